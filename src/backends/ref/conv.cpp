@@ -1,0 +1,10 @@
+// Conv, ConvTranspose.
+#include "backends/ref/ref_ops.h"
+
+namespace qat::ref {
+
+void register_conv_kernels(runtime::KernelRegistry& reg) {
+    (void)reg;  // TODO(ref): kernels being written
+}
+
+}  // namespace qat::ref

@@ -1,0 +1,10 @@
+// Pad.
+#include "backends/ref/ref_ops.h"
+
+namespace qat::ref {
+
+void register_pad_kernels(runtime::KernelRegistry& reg) {
+    (void)reg;  // TODO(ref): kernels being written
+}
+
+}  // namespace qat::ref

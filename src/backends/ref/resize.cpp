@@ -1,0 +1,10 @@
+// Resize.
+#include "backends/ref/ref_ops.h"
+
+namespace qat::ref {
+
+void register_resize_kernels(runtime::KernelRegistry& reg) {
+    (void)reg;  // TODO(ref): kernels being written
+}
+
+}  // namespace qat::ref
