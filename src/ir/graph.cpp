@@ -51,6 +51,8 @@ std::string Node::desc() const {
     return d;
 }
 
+int64_t Node::opset() const { return graph_ ? graph_->info().opset(domain_) : 0; }
+
 // ---- ModelInfo ----
 
 int64_t ModelInfo::opset(const std::string& d) const {
@@ -209,6 +211,7 @@ Node* Graph::add_node_with_outputs(const std::string& op_type, const std::vector
     nodes_.push_back(std::make_unique<Node>());
     Node* n = nodes_.back().get();
     n->self_ = std::prev(nodes_.end());
+    n->graph_ = this;
     n->op_type_ = op_type;
     n->domain_ = domain;
     n->name_ = name;

@@ -108,6 +108,10 @@ public:
 
     // "Conv 'conv1'" for messages.
     std::string desc() const;
+    // The graph that owns this node (kernels read e.g. the opset from graph()->info()).
+    const Graph* graph() const { return graph_; }
+    // Opset of this node's domain in its graph (0 when not imported).
+    int64_t opset() const;
 
     std::string doc_string;
 
@@ -119,6 +123,7 @@ private:
     std::vector<Value*> inputs_;
     std::vector<Value*> outputs_;
     std::map<std::string, Attribute> attrs_;
+    const Graph* graph_ = nullptr;
     std::list<std::unique_ptr<Node>>::iterator self_;
 };
 
