@@ -196,6 +196,15 @@ std::string Graph::unique_node_name(const std::string& prefix) const {
     }
 }
 
+void Graph::rename_value(Value* v, const std::string& new_name) {
+    if (v->name_ == new_name) return;
+    QAT_ASSERT(!new_name.empty(), "values need a name");
+    QAT_ASSERT(value_by_name_.count(new_name) == 0, "rename: value name '", new_name, "' is taken");
+    value_by_name_.erase(v->name_);
+    v->name_ = new_name;
+    value_by_name_[new_name] = v;
+}
+
 Node* Graph::add_node(const std::string& op_type, const std::vector<Value*>& inputs,
                       const std::vector<std::string>& output_names, const std::string& name,
                       const std::string& domain) {
@@ -250,8 +259,8 @@ void Graph::remove_node(Node* n) {
 }
 
 void Graph::remove_value(Value* v) {
-    QAT_ASSERT(v->producer_ == nullptr && v->uses_.empty() && !v->is_output_,
-               "removing value '", v->name_, "' that is still connected");
+    QAT_ASSERT(v->producer_ == nullptr && v->uses_.empty() && !v->is_output_, "removing value '", v->name_,
+               "' that is still connected");
     unmark_input(v);
     value_by_name_.erase(v->name_);
     values_.remove_if([v](const std::unique_ptr<Value>& p) { return p.get() == v; });
@@ -344,8 +353,7 @@ Result<std::vector<Node*>> Graph::topo_order() const {
     }
     if (out.size() != order_in.size()) {
         for (size_t i = 0; i < order_in.size(); ++i)
-            if (pending[i] > 0)
-                return invalid_model("graph has a cycle through node ", order_in[i]->desc());
+            if (pending[i] > 0) return invalid_model("graph has a cycle through node ", order_in[i]->desc());
     }
     return out;
 }

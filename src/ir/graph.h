@@ -41,7 +41,7 @@ struct Use {
 };
 
 class Value {
-public:
+  public:
     const std::string& name() const { return name_; }
     DataType dtype() const { return dtype_; }
     const Shape& shape() const { return shape_; }
@@ -66,7 +66,7 @@ public:
     // Free text that travels with the value (ONNX doc_string of its value_info).
     std::string doc_string;
 
-private:
+  private:
     friend class Graph;
     std::string name_;
     DataType dtype_ = DataType::kUndefined;
@@ -80,7 +80,7 @@ private:
 };
 
 class Node {
-public:
+  public:
     const std::string& op_type() const { return op_type_; }
     const std::string& domain() const { return domain_; }
     const std::string& name() const { return name_; }
@@ -115,7 +115,7 @@ public:
 
     std::string doc_string;
 
-private:
+  private:
     friend class Graph;
     std::string op_type_;
     std::string domain_;
@@ -154,7 +154,7 @@ struct ModelInfo {
 };
 
 class Graph {
-public:
+  public:
     Graph();
     ~Graph();
     Graph(const Graph&) = delete;
@@ -191,6 +191,9 @@ public:
     // A name not used by any value (or node): prefix, prefix_1, prefix_2, ...
     std::string unique_value_name(const std::string& prefix) const;
     std::string unique_node_name(const std::string& prefix) const;
+    // Gives `v` a new name (which must be free). Passes use it so that a value replacing another
+    // keeps the old name, e.g. a fused node's output that becomes the graph output "logits".
+    void rename_value(Value* v, const std::string& new_name);
 
     // ---- nodes ----
     // Creates a node whose outputs are new values with the given names (made unique if taken).
@@ -229,7 +232,7 @@ public:
     // initializers nobody reads (unless they are graph inputs). Returns how many nodes went.
     size_t remove_dead_code();
 
-private:
+  private:
     Value* new_value(const std::string& name);
     static void erase_use(Value* v, Node* n, int index);
 
