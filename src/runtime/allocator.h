@@ -15,15 +15,20 @@
 namespace qat::runtime {
 
 class Allocator {
-public:
+  public:
     // An uninitialized tensor whose storage may be a reused block.
     Tensor allocate(DataType dtype, std::vector<int64_t> dims);
+    // As allocate(), with a storage block of at least `bytes` (for padded blocked layouts, whose
+    // buffers are larger than numel * dtype_size).
+    Tensor allocate_bytes(DataType dtype, std::vector<int64_t> dims, size_t bytes);
+    // True when t's storage is a block of this pool.
+    bool is_pooled(const Tensor& t) const;
     // Bytes held by the pool (in use or free).
     size_t pooled_bytes() const;
     size_t num_blocks() const;
     void clear();
 
-private:
+  private:
     struct Block {
         std::shared_ptr<void> storage;
         size_t bytes;

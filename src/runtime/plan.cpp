@@ -1,15 +1,54 @@
 #include "runtime/plan.h"
 
+#include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 #include "core/logging.h"
 
 namespace qat::runtime {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool same_layout(const Layout* a, const Layout* b) {
+    if (!a || !b) return a == b;
+    return a == b || a->equals(*b);
+}
+
+}  // namespace
 
 Tensor& KernelContext::allocate_output(size_t i, DataType dtype, std::vector<int64_t> dims) {
     Tensor& out = (*outputs_)[i];
     out = allocator_ ? allocator_->allocate(dtype, std::move(dims)) : Tensor::empty(dtype, std::move(dims));
     return out;
+}
+
+Tensor& KernelContext::allocate_output_bytes(size_t i, DataType dtype, std::vector<int64_t> dims, size_t bytes) {
+    Tensor& out = (*outputs_)[i];
+    if (allocator_) {
+        out = allocator_->allocate_bytes(dtype, std::move(dims), bytes);
+    } else {
+        size_t need = std::max(bytes, static_cast<size_t>(numel_of(dims)) * dtype_size(dtype));
+        out = Tensor::from_storage(dtype, std::move(dims), aligned_alloc_bytes(need));
+    }
+    return out;
+}
+
+Status KernelContext::set_output_layout(size_t i, LayoutPtr layout) {
+    if (i >= outputs_->size()) return internal_error(node_.desc(), ": set_output_layout(", i, ") past the outputs");
+    if (out_layouts_) {
+        if (out_layouts_->size() < outputs_->size()) out_layouts_->resize(outputs_->size());
+        (*out_layouts_)[i] = std::move(layout);
+        return OkStatus();
+    }
+    if (!layout) return OkStatus();
+    // No sink: whoever reads this context expects plain tensors.
+    QAT_ASSIGN_OR_RETURN(Tensor plain, layout->to_plain((*outputs_)[i], allocator_, threads_));
+    (*outputs_)[i] = std::move(plain);
+    return OkStatus();
 }
 
 Plan::~Plan() = default;
@@ -47,12 +86,16 @@ Result<std::unique_ptr<Plan>> Plan::compile(const ir::Graph& graph, const PlanOp
         int s = static_cast<int>(plan->slots_.size());
         slot_of[v] = s;
         plan->slots_.emplace_back();
+        plan->slot_layouts_.emplace_back();
+        plan->slot_plain_.emplace_back();
+        plan->slot_is_input_.push_back(false);
         plan->slot_is_constant_.push_back(false);
         return s;
     };
 
     for (const ir::Value* in : g.inputs()) {
         int s = slot(in);
+        plan->slot_is_input_[s] = true;
         plan->input_slots_.push_back(s);
         plan->input_values_.push_back(in);
         plan->input_defaults_.push_back(in->is_constant() ? in->constant() : Tensor());
@@ -155,57 +198,167 @@ Status Plan::bind_inputs(const std::vector<Tensor>& inputs) {
     return OkStatus();
 }
 
+Result<const Tensor*> Plan::input_for(Step& st, size_t i, int s, const Layout** layout) {
+    *layout = nullptr;
+    const LayoutPtr& l = slot_layouts_[s];
+    if (!l) return &slots_[s];
+    if (st.kernel->accepts_layout(i, *l)) {
+        *layout = l.get();
+        return &slots_[s];
+    }
+    if (!slot_plain_[s].defined()) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto plain = l->to_plain(slots_[s], &allocator_, options_.num_threads);
+        if (!plain.ok())
+            return std::move(plain).take_status().with_context("while converting input " + std::to_string(i) + " of " +
+                                                               st.node->desc() + " from " + l->desc());
+        slot_plain_[s] = std::move(plain).value();
+        if (profiling_) st.prof.convert_ms += ms_since(t0);
+    }
+    return &slot_plain_[s];
+}
+
+bool Plan::overwritable(const Step& st, size_t i, const Tensor* t) const {
+    int s = st.in_slots[i];
+    if (s < 0 || t != &slots_[s] || slot_is_input_[s] || slot_is_constant_[s]) return false;
+    if (std::find(st.release_after.begin(), st.release_after.end(), s) == st.release_after.end()) return false;
+    if (std::count(st.in_slots.begin(), st.in_slots.end(), s) != 1) return false;
+    // Held only by the pool and this slot: no view (Reshape output, plain copy) aliases it.
+    return allocator_.is_pooled(*t) && t->storage().use_count() == 2;
+}
+
 Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const NodeHook& hook) {
     QAT_RETURN_IF_ERROR(bind_inputs(inputs));
     std::vector<Tensor> outs_buf;
+    std::vector<LayoutPtr> out_layouts;
+    auto release = [&](int s) {
+        slots_[s] = Tensor();
+        slot_layouts_[s] = nullptr;
+        slot_plain_[s] = Tensor();
+    };
+    auto plain_of = [&](int s) -> Result<Tensor> {
+        if (!slot_layouts_[s]) return slots_[s];
+        if (!slot_plain_[s].defined()) {
+            QAT_ASSIGN_OR_RETURN(slot_plain_[s],
+                                 slot_layouts_[s]->to_plain(slots_[s], &allocator_, options_.num_threads));
+        }
+        return slot_plain_[s];
+    };
     for (auto& st : steps_) {
         const ir::Node& n = *st.node;
         if (!st.kernel) continue;  // folded Constant
+        auto t_step = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         std::vector<const Tensor*> ins;
+        std::vector<const Layout*> layouts;
         ins.reserve(st.in_slots.size());
-        for (int s : st.in_slots) {
+        layouts.reserve(st.in_slots.size());
+        for (size_t i = 0; i < st.in_slots.size(); ++i) {
+            int s = st.in_slots[i];
             if (s < 0) {
                 ins.push_back(nullptr);
+                layouts.push_back(nullptr);
                 continue;
             }
             if (!slots_[s].defined())
                 return internal_error("input ", ins.size(), " of ", n.desc(), " was not computed");
-            ins.push_back(&slots_[s]);
+            const Layout* l = nullptr;
+            QAT_ASSIGN_OR_RETURN(const Tensor* t, input_for(st, i, s, &l));
+            ins.push_back(t);
+            layouts.push_back(l);
         }
-        // prepare() on the first run and whenever an input shape changes (dynamic batch).
+        // prepare() on the first run and whenever an input shape or layout changes (dynamic batch).
         bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size();
         for (size_t i = 0; !reprepare && i < ins.size(); ++i)
-            reprepare = (ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1}) != st.prepared_dims[i];
+            reprepare = (ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1}) != st.prepared_dims[i] ||
+                        !same_layout(layouts[i], st.prepared_layouts[i].get());
         if (reprepare) {
-            Status s = st.kernel->prepare(ins);
+            auto t0 = std::chrono::steady_clock::now();
+            Status s = st.kernel->prepare_with_layouts(ins, layouts);
             if (!s.ok()) return std::move(s).with_context("while preparing " + n.desc());
             st.prepared_dims.clear();
-            for (auto* t : ins) st.prepared_dims.push_back(t ? t->dims() : std::vector<int64_t>{-1});
+            st.prepared_layouts.clear();
+            for (size_t i = 0; i < ins.size(); ++i) {
+                st.prepared_dims.push_back(ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1});
+                st.prepared_layouts.push_back(layouts[i] ? slot_layouts_[st.in_slots[i]] : nullptr);
+            }
             st.prepared = true;
+            if (profiling_) {
+                double p = ms_since(t0);
+                st.prof.prepare_ms += p;
+                t_step += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double, std::milli>(p));
+            }
+        }
+        std::vector<bool> may_overwrite(ins.size(), false);
+        bool any_overwritable = false;
+        for (size_t i = 0; i < ins.size(); ++i) {
+            may_overwrite[i] = ins[i] && overwritable(st, i, ins[i]);
+            any_overwritable = any_overwritable || may_overwrite[i];
+        }
+        if (profiling_) {
+            st.prof.in_dims.clear();
+            for (const Tensor* t : ins) st.prof.in_dims.push_back(t ? t->dims() : std::vector<int64_t>{});
         }
         outs_buf.assign(st.out_slots.size(), Tensor());
+        out_layouts.assign(st.out_slots.size(), nullptr);
         KernelContext ctx(n, std::move(ins), &outs_buf, &allocator_, options_.num_threads);
+        ctx.set_input_layouts(std::move(layouts));
+        ctx.set_output_layouts(&out_layouts);
+        if (any_overwritable) ctx.set_overwritable_inputs(std::move(may_overwrite));
         Status s = st.kernel->run(ctx);
         if (!s.ok()) return std::move(s).with_context("while running " + n.desc());
         for (size_t i = 0; i < st.out_slots.size(); ++i) {
             if (!outs_buf[i].defined() && n.output(i)->has_uses())
                 return internal_error(n.desc(), " did not produce output ", i);
-            slots_[st.out_slots[i]] = std::move(outs_buf[i]);
+            int o = st.out_slots[i];
+            slots_[o] = std::move(outs_buf[i]);
+            slot_layouts_[o] = i < out_layouts.size() ? std::move(out_layouts[i]) : nullptr;
+            slot_plain_[o] = Tensor();
+        }
+        if (profiling_) {
+            st.prof.runs++;
+            st.prof.total_ms += ms_since(t_step);
+            const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
+            st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
+            st.prof.out_dims.clear();
+            for (int o : st.out_slots) st.prof.out_dims.push_back(slots_[o].dims());
         }
         if (hook) {
+            // Hooks (observers, per-layer compare) always see plain tensors.
             std::vector<Tensor> view;
-            for (int o : st.out_slots) view.push_back(slots_[o]);
+            for (int o : st.out_slots) {
+                QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(o));
+                view.push_back(std::move(t));
+            }
             Status hs = hook(n, view);
             if (!hs.ok()) return hs;
         }
-        for (int s2 : st.release_after) slots_[s2] = Tensor();
+        for (int s2 : st.release_after) release(s2);
     }
     std::vector<Tensor> result;
-    for (int s : output_slots_) result.push_back(slots_[s]);
+    for (int s : output_slots_) {
+        QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(s));
+        result.push_back(std::move(t));
+    }
     // Drop references to inputs and outputs so their buffers can be reused next run.
     for (size_t s = 0; s < slots_.size(); ++s)
-        if (!slot_is_constant_[s]) slots_[s] = Tensor();
+        if (!slot_is_constant_[s]) release(static_cast<int>(s));
     return result;
+}
+
+std::vector<StepProfile> Plan::profile() const {
+    std::vector<StepProfile> out;
+    for (const auto& st : steps_) {
+        StepProfile p = st.prof;
+        p.node = st.node;
+        p.backend = st.candidate ? st.candidate->backend : "constant";
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+void Plan::reset_profile() {
+    for (auto& st : steps_) st.prof = StepProfile();
 }
 
 Result<std::map<std::string, Tensor>> Plan::run(const std::map<std::string, Tensor>& inputs, const NodeHook& hook) {

@@ -5,6 +5,17 @@
 //   auto outs = (*plan)->run({{"x", input}});          // map name -> Tensor
 //
 // Plans own a copy of the graph, so the caller's graph may change or die afterwards.
+//
+// Memory: value slots are released after their last reader and their buffers go back to the
+// caching Allocator, so after the first run every activation reuses a warm buffer. A kernel may
+// hand its output in a backend layout (kernel.h, Layout); the Plan passes it as-is to kernels
+// that accept it and converts it to plain row-major, once per value, for everyone else (other
+// backends, hooks, graph outputs). A step that is the last reader of an input whose buffer
+// nothing else holds may overwrite it (KernelContext::can_overwrite_input), e.g. a residual add
+// accumulated in place.
+//
+// Profiling (set_profiling(true)): wall time per step, including the layout conversions the
+// step needed, for `qat bench --profile`.
 #pragma once
 
 #include <functional>
@@ -37,8 +48,21 @@ struct StepInfo {
     std::vector<Refusal> refusals;
 };
 
+// Accumulated timings of one step since the last reset_profile().
+struct StepProfile {
+    const ir::Node* node = nullptr;
+    std::string backend;
+    int64_t runs = 0;
+    double total_ms = 0;                         // kernel run + conversions of its inputs to plain
+    double convert_ms = 0;                       // of which: layout conversions of its inputs
+    double prepare_ms = 0;                       // prepare() calls (first run, shape changes), not in total_ms
+    std::string out_layout;                      // layout of output 0 at the last run ("" = plain)
+    std::vector<std::vector<int64_t>> out_dims;  // output dims at the last run
+    std::vector<std::vector<int64_t>> in_dims;   // input dims at the last run ({} for omitted)
+};
+
 class Plan {
-public:
+  public:
     ~Plan();
     static Result<std::unique_ptr<Plan>> compile(const ir::Graph& graph, const PlanOptions& options);
 
@@ -56,19 +80,34 @@ public:
     std::vector<StepInfo> steps() const;
     Allocator& allocator() { return allocator_; }
     int num_threads() const { return options_.num_threads; }
+    // Changes the thread count kernels are given from the next run on.
+    void set_num_threads(int n) { options_.num_threads = n < 1 ? 1 : n; }
 
-private:
+    // Per-step timing (off by default: it costs two clock reads per step).
+    void set_profiling(bool on) { profiling_ = on; }
+    bool profiling() const { return profiling_; }
+    // One entry per step (folded Constant nodes included, with backend "constant").
+    std::vector<StepProfile> profile() const;
+    void reset_profile();
+
+  private:
     struct Step {
         const ir::Node* node = nullptr;
         const KernelCandidate* candidate = nullptr;
         std::vector<Refusal> refusals;
         std::unique_ptr<Kernel> kernel;
-        std::vector<int> in_slots;   // -1 for omitted inputs
+        std::vector<int> in_slots;  // -1 for omitted inputs
         std::vector<int> out_slots;
-        std::vector<int> release_after;  // slots whose last reader is this step
+        std::vector<int> release_after;                   // slots whose last reader is this step
         std::vector<std::vector<int64_t>> prepared_dims;  // input dims at the last prepare()
+        std::vector<LayoutPtr> prepared_layouts;          // input layouts at the last prepare()
         bool prepared = false;
+        StepProfile prof;
     };
+    // The tensor a step reads for slot s: as-is when the kernel accepts its layout, else the
+    // plain form (converted once per value and kept until the slot is released).
+    Result<const Tensor*> input_for(Step& st, size_t i, int s, const Layout** layout);
+    bool overwritable(const Step& st, size_t i, const Tensor* t) const;
     Plan() = default;
     Status bind_inputs(const std::vector<Tensor>& inputs);
 
@@ -76,6 +115,9 @@ private:
     std::unique_ptr<ir::Graph> graph_;
     std::vector<Step> steps_;
     std::vector<Tensor> slots_;
+    std::vector<LayoutPtr> slot_layouts_;  // nullptr = plain
+    std::vector<Tensor> slot_plain_;       // plain form of a non-plain slot, once converted
+    std::vector<bool> slot_is_input_;
     std::vector<bool> slot_is_constant_;
     std::vector<int> input_slots_;
     std::vector<const ir::Value*> input_values_;
@@ -84,6 +126,7 @@ private:
     std::vector<std::string> input_names_;
     std::vector<std::string> output_names_;
     Allocator allocator_;
+    bool profiling_ = false;
 };
 
 // Checks a tensor against a graph value's declared dtype and static dims; the message names the
