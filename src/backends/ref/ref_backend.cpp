@@ -16,6 +16,7 @@ void register_kernels(runtime::KernelRegistry& registry) {
     register_pad_kernels(registry);
     register_quantize_kernels(registry);
     register_shape_kernels(registry);
+    register_fused_kernels(registry);
 }
 
 }  // namespace qat::ref
