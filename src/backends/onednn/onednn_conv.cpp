@@ -1,0 +1,409 @@
+// Conv, ConvTranspose (FP32) and QConv, QConvTranspose (INT8 with fused post-ops) on oneDNN's
+// convolution / deconvolution primitives.
+//
+// Weights are reordered once into the layout the primitive chose (format_tag::any), together with
+// the s8 x s8 compensation oneDNN keeps next to them; the source is taken in whatever oneDNN
+// layout it arrives in and reordered only when the primitive wants another one. A residual
+// ("add" post-op) is accumulated with oneDNN's sum post-op into the output buffer, which is the
+// residual's own buffer when this op is its last reader.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backends/onednn/onednn_common.h"
+#include "backends/onednn/onednn_spatial.h"
+#include "core/logging.h"
+#include "ir/fused_ops.h"
+
+namespace qat::onednn {
+namespace {
+
+struct ConvDesc {
+    bool transpose = false;
+    bool quantized = false;
+    size_t spatial = 2;
+    int64_t group = 1;
+    int64_t out_channels = 0;  // M
+    int64_t in_channels = 0;   // C
+    std::vector<int64_t> kernel, strides, dilations, pads, output_padding;
+    std::string auto_pad = "NOTSET";
+};
+
+Status parse_conv(const ir::Node& n, bool transpose, bool quantized, ConvDesc* c) {
+    c->transpose = transpose;
+    c->quantized = quantized;
+    QAT_RETURN_IF_ERROR(require_constant(n, 1, "weights"));
+    const Tensor& w = n.input(1)->constant();
+    if (w.rank() < 3 || w.rank() > 5)
+        return unsupported("weights of rank ", w.rank(), " (oneDNN runs 1-D to 3-D convolutions)");
+    c->spatial = w.rank() - 2;
+    if (quantized && w.dtype() != DataType::kInt8)
+        return unsupported("weights are ", dtype_name(w.dtype()), ", expected i8");
+    if (!quantized && w.dtype() != DataType::kFloat32)
+        return unsupported("weights are ", dtype_name(w.dtype()), ", expected f32");
+    c->group = n.attr_int("group", 1);
+    if (c->group < 1) return invalid_argument("group must be >= 1, got ", c->group);
+    for (size_t i = 0; i < c->spatial; ++i) c->kernel.push_back(w.dim(2 + i));
+    if (transpose) {
+        c->in_channels = w.dim(0);
+        c->out_channels = w.dim(1) * c->group;
+        if (c->in_channels % c->group)
+            return invalid_argument("input channels ", c->in_channels, " not divisible by group ", c->group);
+    } else {
+        c->out_channels = w.dim(0);
+        c->in_channels = w.dim(1) * c->group;
+        if (c->out_channels % c->group)
+            return invalid_argument("output channels ", c->out_channels, " not divisible by group ", c->group);
+    }
+    auto ks = n.attr_ints("kernel_shape");
+    if (!ks.empty() && ks != c->kernel)
+        return invalid_argument("kernel_shape ", dims_to_string(ks), " does not match the weights ",
+                                dims_to_string(c->kernel));
+    c->strides = n.attr_ints("strides", std::vector<int64_t>(c->spatial, 1));
+    c->dilations = n.attr_ints("dilations", std::vector<int64_t>(c->spatial, 1));
+    c->pads = n.attr_ints("pads", std::vector<int64_t>(2 * c->spatial, 0));
+    c->output_padding = n.attr_ints("output_padding", std::vector<int64_t>(c->spatial, 0));
+    c->auto_pad = n.attr_string("auto_pad", "NOTSET");
+    if (c->strides.size() != c->spatial || c->dilations.size() != c->spatial || c->pads.size() != 2 * c->spatial ||
+        c->output_padding.size() != c->spatial)
+        return invalid_argument("strides/dilations/pads/output_padding do not match ", c->spatial, " spatial dims");
+    for (size_t i = 0; i < c->spatial; ++i) {
+        if (c->strides[i] < 1 || c->dilations[i] < 1) return invalid_argument("strides and dilations must be >= 1");
+        if (c->pads[i] < 0 || c->pads[c->spatial + i] < 0) return unsupported("negative pads");
+    }
+    if (c->auto_pad != "NOTSET" && c->auto_pad != "VALID" && c->auto_pad != "SAME_UPPER" && c->auto_pad != "SAME_LOWER")
+        return invalid_argument("auto_pad '", c->auto_pad, "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
+    if (transpose) {
+        if (n.has_attr("output_shape")) return unsupported("ConvTranspose with output_shape (explicit pads only)");
+        if (c->auto_pad != "NOTSET" && c->auto_pad != "VALID")
+            return unsupported("ConvTranspose with auto_pad ", c->auto_pad);
+        for (size_t i = 0; i < c->spatial; ++i)
+            if (c->output_padding[i] > c->pads[c->spatial + i])
+                return unsupported("output_padding ", c->output_padding[i], " larger than the end pad ",
+                                   c->pads[c->spatial + i], " (oneDNN needs a non-negative right padding)");
+    } else {
+        for (size_t i = 0; i < c->spatial; ++i)
+            if (c->output_padding[i] != 0) return invalid_argument("Conv has no output_padding");
+    }
+    if (n.input(2)) {
+        QAT_RETURN_IF_ERROR(require_constant(n, 2, "bias"));
+        const Tensor& b = n.input(2)->constant();
+        if (b.dtype() != DataType::kFloat32) return unsupported("bias is ", dtype_name(b.dtype()), ", expected f32");
+        if (b.numel() != c->out_channels)
+            return invalid_argument("bias has ", b.numel(), " elements for ", c->out_channels, " output channels");
+    }
+    return OkStatus();
+}
+
+Status supports_conv(const ir::Node& n, bool transpose, bool quantized) {
+    ConvDesc c;
+    QAT_RETURN_IF_ERROR(parse_conv(n, transpose, quantized, &c));
+    DataType xt = input_dtype(n, 0);
+    if (quantized) {
+        if (xt != DataType::kUndefined && xt != DataType::kInt8 && xt != DataType::kUint8)
+            return unsupported("input is ", dtype_name(xt), ", expected i8 or u8");
+        QParams p;
+        QAT_RETURN_IF_ERROR(parse_qparams(n, static_cast<size_t>(c.out_channels), &p));
+        DataType rt = input_dtype(n, 3);
+        if (p.has_residual() && rt != DataType::kUndefined && rt != DataType::kFloat32 && !is_quantized_type(rt))
+            return unsupported("residual is ", dtype_name(rt));
+    } else {
+        if (xt != DataType::kUndefined && xt != DataType::kFloat32)
+            return unsupported("input is ", dtype_name(xt), ", expected f32");
+        if (n.num_inputs() > 3) return invalid_argument("too many inputs");
+    }
+    return OkStatus();
+}
+
+class ConvKernel : public OnednnKernel {
+  public:
+    ConvKernel(const ir::Node& n, ConvDesc c) : OnednnKernel(n), c_(std::move(c)) {
+        if (c_.quantized) {
+            Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
+            QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
+        }
+    }
+
+    size_t prepacked_bytes() const override {
+        size_t b = 0;
+        for (const auto& w : weights_) b += w.second.get_desc().get_size();
+        return b;
+    }
+
+  protected:
+    struct State {
+        std::vector<int64_t> x_dims;
+        md_t x_md, res_md;
+        std::vector<int64_t> out_dims;
+        md_t src_md, dst_md;
+        dnnl::primitive prim;
+        dnnl::memory weights;
+        Epilogue epi;
+        bool src_reorder = false;
+        std::shared_ptr<void> src_scratch;
+        MemCache src_mem, dst_mem, res_mem, x_mem, res_out_mem;
+        ReorderCache src_reorder_prim, res_reorder_prim;
+    };
+
+    Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
+        const Tensor* x = in[0];
+        if (!x) return runtime::kernel_error(node_, "input 0 is missing");
+        if (x->rank() != c_.spatial + 2)
+            return runtime::kernel_error(node_, "input has shape ", dims_to_string(x->dims()), ", expected rank ",
+                                         c_.spatial + 2);
+        if (x->dim(1) != c_.in_channels)
+            return runtime::kernel_error(node_, "input has ", x->dim(1), " channels, the weights expect ",
+                                         c_.in_channels);
+        if (c_.quantized) {
+            if (!is_quantized_type(x->dtype()))
+                return runtime::kernel_error(node_, "input is ", dtype_name(x->dtype()), ", expected i8 or u8");
+        } else if (x->dtype() != DataType::kFloat32) {
+            return runtime::kernel_error(node_, "input is ", dtype_name(x->dtype()), ", expected f32");
+        }
+        md_t res_md;
+        if (c_.quantized && q_.has_residual()) {
+            if (!in[3]) return runtime::kernel_error(node_, "residual input is missing");
+            res_md = mds[3];
+        }
+        for (auto& s : states_)
+            if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md) {
+                cur_ = s.get();
+                return OkStatus();
+            }
+        auto st = std::make_unique<State>();
+        st->x_dims = x->dims();
+        st->x_md = mds[0];
+        st->res_md = res_md;
+
+        // Geometry.
+        std::vector<int64_t> in_sp(x->dims().begin() + 2, x->dims().end());
+        std::vector<int64_t> pb, pe, out_sp;
+        if (c_.transpose) {
+            pb.assign(c_.pads.begin(), c_.pads.begin() + c_.spatial);
+            pe.assign(c_.pads.begin() + c_.spatial, c_.pads.end());
+            if (c_.auto_pad == "VALID") {
+                std::fill(pb.begin(), pb.end(), 0);
+                std::fill(pe.begin(), pe.end(), 0);
+            }
+            for (size_t i = 0; i < c_.spatial; ++i) {
+                int64_t o = c_.strides[i] * (in_sp[i] - 1) + c_.output_padding[i] +
+                            (c_.kernel[i] - 1) * c_.dilations[i] + 1 - pb[i] - pe[i];
+                if (o < 1)
+                    return runtime::kernel_error(node_, "output size ", o, " < 1 for input ",
+                                                 dims_to_string(x->dims()));
+                out_sp.push_back(o);
+                pe[i] -= c_.output_padding[i];  // oneDNN's right padding absorbs output_padding
+            }
+        } else {
+            QAT_RETURN_IF_ERROR(spatial_output(node_, in_sp, c_.kernel, c_.strides, c_.dilations, c_.pads, c_.auto_pad,
+                                               false, &pb, &pe, &out_sp));
+        }
+        st->out_dims = {x->dim(0), c_.out_channels};
+        st->out_dims.insert(st->out_dims.end(), out_sp.begin(), out_sp.end());
+
+        dt src_t = c_.quantized ? mds[0].data_type() : dt::f32;
+        dt w_t = c_.quantized ? dt::s8 : dt::f32;
+        dnnl::memory::dims w_dims, w_strides;
+        {
+            int64_t g = c_.group, ocg = c_.out_channels / g, icg = c_.in_channels / g;
+            int64_t k = 1;
+            for (auto v : c_.kernel) k *= v;
+            std::vector<int64_t> ksz(c_.kernel), kst(c_.spatial);
+            for (int i = static_cast<int>(c_.spatial) - 1, acc = 1; i >= 0; --i) {
+                kst[i] = acc;
+                acc *= static_cast<int>(ksz[i]);
+            }
+            if (g > 1)
+                w_dims = {g, ocg, icg};
+            else
+                w_dims = {ocg, icg};
+            if (!c_.transpose) {
+                // ONNX [M, C/g, k...] is goihw / oihw row-major.
+                if (g > 1)
+                    w_strides = {ocg * icg * k, icg * k, k};
+                else
+                    w_strides = {icg * k, k};
+            } else {
+                // ONNX [C, M/g, k...] = [g][ic][oc][k]: logical (g, oc, ic, k) with these strides.
+                if (g > 1)
+                    w_strides = {icg * ocg * k, k, ocg * k};
+                else
+                    w_strides = {k, ocg * k};
+            }
+            for (size_t i = 0; i < c_.spatial; ++i) {
+                w_dims.push_back(c_.kernel[i]);
+                w_strides.push_back(kst[i]);
+            }
+        }
+        md_t w_user(w_dims, w_t, w_strides);
+        md_t w_any(w_dims, w_t, tag::any);
+        md_t bias_md = node_.input(2) || c_.quantized ? md_t({c_.out_channels}, dt::f32, tag::a) : md_t();
+
+        dnnl::primitive_attr attr;
+        dt dst_t = dt::f32;
+        if (c_.quantized) {
+            QAT_ASSIGN_OR_RETURN(st->epi, build_epilogue(q_, 1 << 1, res_md ? &res_md : nullptr));
+            attr = st->epi.attr;
+            dst_t = st->epi.dst_type;
+        }
+        md_t src_any(to_dims(x->dims()), src_t, tag::any);
+        md_t dst_any(to_dims(st->out_dims), dst_t, tag::any);
+        auto dd = [](const std::vector<int64_t>& v, int64_t sub) {
+            dnnl::memory::dims d;
+            for (auto e : v) d.push_back(e - sub);
+            return d;
+        };
+        dnnl::memory::dims strides = dd(c_.strides, 0), dil = dd(c_.dilations, 1), pl = dd(pb, 0), pr = dd(pe, 0);
+        const dnnl::engine& eng = cpu_engine();
+        md_t weights_md;
+        if (c_.transpose) {
+            auto d = dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                       dnnl::algorithm::deconvolution_direct, src_any, w_any, bias_md,
+                                                       dst_any, strides, dil, pl, pr);
+            dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+            note_impl(node_, "deconvolution", pd.impl_info_str());
+            st->src_md = pd.src_desc();
+            st->dst_md = pd.dst_desc();
+            weights_md = pd.weights_desc();
+            if (probing_) return OkStatus();
+            st->prim = dnnl::deconvolution_forward(pd);
+        } else {
+            auto d =
+                dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                src_any, w_any, bias_md, dst_any, strides, dil, pl, pr);
+            dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+            note_impl(node_, "convolution", pd.impl_info_str());
+            st->src_md = pd.src_desc();
+            st->dst_md = pd.dst_desc();
+            weights_md = pd.weights_desc();
+            if (probing_) return OkStatus();
+            st->prim = dnnl::convolution_forward(pd);
+        }
+        // The primitive may read a u8-stored int8 input as s8 only if we relabel it: compare
+        // layouts by their bytes, not their labels.
+        st->src_reorder = !(st->src_md == mds[0]);
+        if (st->src_reorder) st->src_scratch = aligned_alloc_bytes(st->src_md.get_size());
+
+        // Prepacked weights (and bias in accumulator units), once per weights layout.
+        for (auto& w : weights_)
+            if (w.first == weights_md) st->weights = w.second;
+        if (!st->weights) {
+            dnnl::memory wm(weights_md, eng);
+            dnnl::memory src(w_user, eng, const_cast<void*>(node_.input(1)->constant().raw_data()));
+            reorder_into(src, wm);
+            weights_.emplace_back(weights_md, wm);
+            st->weights = wm;
+        }
+        if (bias_md && !bias_) {
+            bias_ = dnnl::memory(bias_md, eng);
+            float* b = static_cast<float*>(bias_.get_data_handle());
+            const Tensor* bt = node_.input(2) ? &node_.input(2)->constant() : nullptr;
+            for (int64_t c = 0; c < c_.out_channels; ++c) {
+                float v = bt ? bt->data<float>()[c] : 0.0f;
+                if (c_.quantized) {
+                    float ws = q_.w_scales.size() == 1 ? q_.w_scales[0] : q_.w_scales[c];
+                    v = v / (q_.x_scale * ws);  // oneDNN adds the bias before the output scale
+                }
+                b[c] = v;
+            }
+        }
+        if (states_.size() >= 8) states_.erase(states_.begin());
+        states_.push_back(std::move(st));
+        cur_ = states_.back().get();
+        return OkStatus();
+    }
+
+    Status do_run(runtime::KernelContext& ctx) override {
+        State& st = *cur_;
+        const Tensor& x = *ctx.input(0);
+        std::unordered_map<int, dnnl::memory> args;
+        if (st.src_reorder) {
+            dnnl::memory& xm = st.x_mem.get(st.x_md, x.raw_data());
+            dnnl::memory& sm = st.src_mem.get(st.src_md, st.src_scratch.get());
+            st.src_reorder_prim.run(xm, sm);
+            args[DNNL_ARG_SRC] = sm;
+        } else {
+            args[DNNL_ARG_SRC] = st.src_mem.get(st.src_md, x.raw_data());
+        }
+        args[DNNL_ARG_WEIGHTS] = st.weights;
+        if (bias_) args[DNNL_ARG_BIAS] = bias_;
+        DataType out_t = c_.quantized ? q_.out_type() : DataType::kFloat32;
+        Tensor* out = nullptr;
+        if (c_.quantized && st.epi.residual == Epilogue::Residual::kSum) {
+            const Tensor& r = *ctx.input(3);
+            md_t target = with_type(st.dst_md, st.res_md.data_type());
+            if (st.res_md == target && ctx.can_overwrite_input(3) && r.storage()) {
+                // Accumulate in place: the residual's buffer becomes the output.
+                ctx.set_output(0, Tensor::from_storage(out_t, st.out_dims, r.storage()));
+                out = &ctx.output(0);
+            } else {
+                out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+                if (st.res_md == target)
+                    std::memcpy(out->raw_data(), r.raw_data(), target.get_size());
+                else
+                    st.res_reorder_prim.run(st.res_mem.get(st.res_md, r.raw_data()),
+                                            st.res_out_mem.get(target, out->raw_data()));
+            }
+        } else {
+            out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+            if (c_.quantized && st.epi.residual == Epilogue::Residual::kBinary)
+                args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.epi.binary_index) | DNNL_ARG_SRC_1] =
+                    st.res_mem.get(st.res_md, ctx.input(3)->raw_data());
+        }
+        args[DNNL_ARG_DST] = st.dst_mem.get(st.dst_md, out->raw_data());
+        if (c_.quantized) {
+            if (q_.x_zero_point != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(zp_src_, q_.x_zero_point);
+            if (st.epi.dst_zero_point)
+                args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = zp_mem(zp_dst_, q_.y_zero_point);
+        }
+        st.prim.execute(cpu_stream(), args);
+        cpu_stream().wait();
+        return declare_layout(ctx, 0, st.dst_md);
+    }
+
+  private:
+    static dnnl::memory zp_mem(std::unique_ptr<std::pair<int32_t, dnnl::memory>>& slot, int32_t v) {
+        if (!slot) {
+            slot = std::make_unique<std::pair<int32_t, dnnl::memory>>(v, dnnl::memory());
+            slot->second = dnnl::memory(md_t({1}, dt::s32, tag::x), cpu_engine(), &slot->first);
+        }
+        return slot->second;
+    }
+
+    ConvDesc c_;
+    QParams q_;
+    std::vector<std::unique_ptr<State>> states_;
+    State* cur_ = nullptr;
+    std::vector<std::pair<md_t, dnnl::memory>> weights_;
+    dnnl::memory bias_;
+    std::unique_ptr<std::pair<int32_t, dnnl::memory>> zp_src_, zp_dst_;
+};
+
+void add_conv(runtime::KernelRegistry& reg, const char* op, const char* domain, bool transpose, bool quantized) {
+    add_kernel(
+        reg, op,
+        [=](const ir::Node& n) -> Status {
+            QAT_RETURN_IF_ERROR(supports_conv(n, transpose, quantized));
+            ConvDesc c;
+            QAT_RETURN_IF_ERROR(parse_conv(n, transpose, quantized, &c));
+            ConvKernel k(n, std::move(c));
+            return k.probe();
+        },
+        [=](const ir::Node& n) -> Result<std::unique_ptr<runtime::Kernel>> {
+            ConvDesc c;
+            QAT_RETURN_IF_ERROR(parse_conv(n, transpose, quantized, &c));
+            return std::unique_ptr<runtime::Kernel>(new ConvKernel(n, std::move(c)));
+        },
+        domain);
+}
+
+}  // namespace
+
+void register_conv(runtime::KernelRegistry& reg) {
+    add_conv(reg, "Conv", "", false, false);
+    add_conv(reg, "ConvTranspose", "", true, false);
+    add_conv(reg, ir::fused::kQConv, ir::fused::kDomain, false, true);
+    add_conv(reg, ir::fused::kQConvTranspose, ir::fused::kDomain, true, true);
+}
+
+}  // namespace qat::onednn
