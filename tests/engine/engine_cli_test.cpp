@@ -1,0 +1,215 @@
+// `qat build`, `qat explain` and `qat eval` run as the real binary: results on models and data
+// written by the test, and every bad input refused with one line on stderr and exit code 2.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_test_util.h"
+#include "onnx/onnx_export.h"
+#include "passes/engine_test_util.h"
+
+namespace qat {
+namespace {
+
+using cli_test::CliTest;
+using test::qdq;
+using test::random_tensor;
+using test::weight_dq;
+
+// x[N,1,4,4] -> Q/DQ -> Conv 1x1 (4 ch) -> Relu -> Q/DQ -> Flatten -> Gemm(3).
+std::unique_ptr<ir::Graph> tiny_qdq_model() {
+    auto g = std::make_unique<ir::Graph>();
+    ir::Value* x = g->add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), 1, 4, 4});
+    ir::Node* c =
+        g->add_node("Conv", {qdq(*g, x, 1.0f / 127.0f, 0, "x"), weight_dq(*g, random_tensor({4, 1, 1, 1}, 1), 0, "c")},
+                    {"c"}, "conv");
+    c->output(0)->set_dtype(DataType::kFloat32);
+    c->output(0)->set_shape(Shape{Dim::symbolic("N"), 4, 4, 4});
+    ir::Node* r = g->add_node("Relu", {c->output(0)}, {"r"}, "relu");
+    r->output(0)->set_dtype(DataType::kFloat32);
+    r->output(0)->set_shape(c->output(0)->shape());
+    ir::Node* f = g->add_node("Flatten", {qdq(*g, r->output(0), 1.0f / 127.0f, 0, "r")}, {"f"}, "flatten");
+    f->output(0)->set_dtype(DataType::kFloat32);
+    f->output(0)->set_shape(Shape{Dim::symbolic("N"), 64});
+    ir::Node* fc =
+        g->add_node("Gemm", {f->output(0), weight_dq(*g, random_tensor({64, 3}, 2), 1, "fc")}, {"logits"}, "fc");
+    fc->output(0)->set_dtype(DataType::kFloat32);
+    fc->output(0)->set_shape(Shape{Dim::symbolic("N"), 3});
+    g->add_output(fc->output(0));
+    return g;
+}
+
+class EngineCli : public CliTest {
+  protected:
+    std::string save(const ir::Graph& g, const std::string& name) {
+        std::string p = path(name);
+        Status s = onnx::save_model(g, p);
+        EXPECT_TRUE(s.ok()) << s.to_string();
+        return p;
+    }
+};
+
+TEST_F(EngineCli, BuildThenExplainTheEngine) {
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    auto b = run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --backend ref");
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_NE(b.out.find("fused INT8 ops"), std::string::npos) << b.out;
+    auto e = run("explain " + cli_test::quote(path("m.engine")) + " --json");
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    auto j = nlohmann::json::parse(e.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << e.out;
+    // conv (64 outputs x 1 MAC) and fc (3 x 64) both run INT8 at batch 1.
+    EXPECT_EQ(j["total_macs"], 4 * 16 + 3 * 64);
+    EXPECT_EQ(j["int8_mac_share"], 1.0);
+    bool saw_qconv = false;
+    for (const auto& n : j["nodes"])
+        if (n["op"] == "QConv") {
+            saw_qconv = true;
+            EXPECT_EQ(n["absorbed"], nlohmann::json({"x_dq", "c_wdq", "conv", "relu", "r_q"}));
+        }
+    EXPECT_TRUE(saw_qconv) << e.out;
+    auto t = run("explain " + cli_test::quote(model) + " --backend ref");
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("INT8 coverage: 100.0%"), std::string::npos) << t.out;
+}
+
+TEST_F(EngineCli, BadInputsAreRefused) {
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    auto unc = tiny_qdq_model();
+    unc->info().set_metadata("qat.uncalibrated", "1");
+    std::string uncal = save(*unc, "uncal.onnx");
+    expect_error("build " + cli_test::quote(uncal) + " -o " + cli_test::quote(path("u.engine")), "build",
+                 {"uncal.onnx", "qat calibrate"});
+    EXPECT_FALSE(cli_test::fs::exists(path("u.engine")));
+    expect_error("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("nodir/m.engine")), "build",
+                 {"nodir"});
+    expect_error("build " + cli_test::quote(path("missing.onnx")) + " -o " + cli_test::quote(path("x.engine")), "build",
+                 {"missing.onnx"});
+    expect_error("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --backend tpu",
+                 "build", {"--backend 'tpu'"});
+    // Corrupt and truncated engine files.
+    ASSERT_EQ(run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine"))).exit_code, 0);
+    std::string bytes = cli_test::slurp(path("m.engine"));
+    {
+        std::string bad = bytes;
+        bad[bad.size() - 10] ^= 1;
+        std::ofstream(path("corrupt.engine"), std::ios::binary) << bad;
+        std::ofstream(path("short.engine"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    }
+    expect_error("explain " + cli_test::quote(path("corrupt.engine")), "explain",
+                 {"corrupt.engine", "checksum mismatch"});
+    expect_error("explain " + cli_test::quote(path("short.engine")), "explain", {"short.engine", "truncated"});
+    expect_error("eval " + cli_test::quote(path("short.engine")) + " --data fashion-mnist --limit 10", "eval",
+                 {"truncated"});
+    expect_error("eval " + cli_test::quote(model) + " --data nosuchkind:x", "eval", {"nosuchkind"});
+}
+
+// An IDX data set whose pixel 0 encodes a class E (20 * E), with labels L; E != L for a known set
+// of samples. The model's logits are E^2 - (E - j)^2 - 0.01 j (Flatten -> Gemm on pixel 0), so
+// its ranking of the classes is known in closed form: top-1 is E, and the rank of L counts the
+// classes closer to E (ties broken towards lower j by the 0.01 j term).
+struct OracleData {
+    std::vector<uint8_t> labels, encoded;
+};
+
+OracleData write_idx(const std::string& dir, int n) {
+    OracleData d;
+    for (int i = 0; i < n; ++i) {
+        uint8_t l = static_cast<uint8_t>(i % 10);
+        uint8_t e = l;
+        if (i % 7 == 3) e = static_cast<uint8_t>((l + 1) % 10);   // near miss: rank 1 or 2
+        if (i % 11 == 5) e = static_cast<uint8_t>((l + 6) % 10);  // far miss
+        d.labels.push_back(l);
+        d.encoded.push_back(e);
+    }
+    auto be32 = [](std::string& s, uint32_t v) {
+        for (int k = 3; k >= 0; --k) s.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+    };
+    std::string img = std::string("\0\0\x08\x03", 4), lab = std::string("\0\0\x08\x01", 4);
+    be32(img, n);
+    be32(img, 4);
+    be32(img, 4);
+    be32(lab, n);
+    for (int i = 0; i < n; ++i) {
+        std::string px(16, '\0');
+        px[0] = static_cast<char>(20 * d.encoded[i]);
+        px[5] = static_cast<char>(i % 250);  // noise the model ignores
+        img += px;
+        lab.push_back(static_cast<char>(d.labels[i]));
+    }
+    std::ofstream(dir + "/t10k-images-idx3-ubyte", std::ios::binary) << img;
+    std::ofstream(dir + "/t10k-labels-idx1-ubyte", std::ios::binary) << lab;
+    return d;
+}
+
+std::unique_ptr<ir::Graph> oracle_model() {
+    auto g = std::make_unique<ir::Graph>();
+    ir::Value* x = g->add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), 1, 4, 4});
+    ir::Node* f = g->add_node("Flatten", {x}, {"f"}, "flatten");
+    Tensor w = Tensor::zeros(DataType::kFloat32, {16, 10});
+    Tensor b = Tensor::zeros(DataType::kFloat32, {10});
+    for (int j = 0; j < 10; ++j) {
+        w.data<float>()[j] = 2.0f * j * 255.0f / 20.0f;  // x0 = 20 E / 255  ->  2 j E
+        b.data<float>()[j] = -static_cast<float>(j * j) - 0.01f * j;
+    }
+    ir::Node* fc =
+        g->add_node("Gemm", {f->output(0), g->add_initializer("w", w), g->add_initializer("b", b)}, {"logits"}, "fc");
+    g->add_output(fc->output(0));
+    return g;
+}
+
+TEST_F(EngineCli, EvalTopKMatchesClosedForm) {
+    const int n = 150;
+    OracleData d = write_idx(dir().string(), n);
+    std::string model = save(*oracle_model(), "oracle.onnx");
+    int top1 = 0, top5 = 0;
+    std::vector<int> cls_n(10, 0), cls_ok(10, 0);
+    for (int i = 0; i < n; ++i) {
+        const double e = d.encoded[i], l = d.labels[i];
+        auto score = [&](double j) { return -(e - j) * (e - j) - 0.01 * j; };
+        int rank = 0;
+        for (int j = 0; j < 10; ++j) rank += score(j) > score(l);
+        top1 += rank == 0;
+        top5 += rank < 5;
+        ++cls_n[d.labels[i]];
+        cls_ok[d.labels[i]] += rank == 0;
+    }
+    ASSERT_LT(top1, n);  // the data set has misses, so the numbers below are not trivial
+    ASSERT_LT(top5, n);
+    auto r = run("eval " + cli_test::quote(model) + " --data " + cli_test::quote("idx:" + dir().string()) +
+                 " --batch 32 --json --backend ref");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j["samples"], n);
+    EXPECT_NEAR(j["top1"].get<double>(), 100.0 * top1 / n, 1e-9);
+    EXPECT_NEAR(j["top5"].get<double>(), 100.0 * top5 / n, 1e-9);
+    for (int c = 0; c < 10; ++c)
+        EXPECT_NEAR(j["per_class"][c]["top1"].get<double>(), 100.0 * cls_ok[c] / cls_n[c], 1e-9);
+    // --limit and an engine file give the same numbers on the first samples.
+    ASSERT_EQ(
+        run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("o.engine")) + " --batch 16").exit_code,
+        0);
+    auto r2 = run("eval " + cli_test::quote(path("o.engine")) + " --data " + cli_test::quote("idx:" + dir().string()) +
+                  " --limit 40 --json");
+    ASSERT_EQ(r2.exit_code, 0) << r2.err;
+    auto j2 = nlohmann::json::parse(r2.out, nullptr, false);
+    int top1_40 = 0;
+    for (int i = 0; i < 40; ++i) {
+        const double e = d.encoded[i], l = d.labels[i];
+        top1_40 += e == l;
+    }
+    EXPECT_EQ(j2["samples"], 40);
+    EXPECT_NEAR(j2["top1"].get<double>(), 100.0 * top1_40 / 40, 1e-9);
+    // Wrong input shape: the data gives [1,4,4], a model wanting [N,3,4,4] is refused naming both.
+    auto bad = oracle_model();
+    bad->inputs()[0]->set_shape(Shape{Dim::symbolic("N"), 3, 4, 4});
+    std::string badp = save(*bad, "bad.onnx");
+    expect_error("eval " + cli_test::quote(badp) + " --data " + cli_test::quote("idx:" + dir().string()), "eval",
+                 {"[1,4,4]", "[N,3,4,4]"});
+}
+
+}  // namespace
+}  // namespace qat
