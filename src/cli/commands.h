@@ -14,5 +14,21 @@ struct CommandEntry {
 };
 
 void add_version_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_build_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_test_onnx_command(CLI::App& app);
+void add_zoo_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
+void add_calibrate_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+void add_sensitivity_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_finetune_command(CLI::App& app);
+// `qat train` and `qat finetune` share their options (cmd_train.cpp).
+void add_training_command(CLI::App& app, bool finetune);
 
 }  // namespace qat::cli

@@ -1,0 +1,62 @@
+// The engine option group shared by `qat build`, `qat eval` and `qat explain` (and open to
+// `qat run` / `qat bench`): --backend, --threads, --batch, mapped onto engine::EngineOptions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/registry.h"
+#include "core/status.h"
+#include "engine/engine.h"
+
+namespace qat::cli {
+
+struct EngineFlags {
+    std::vector<std::string> backends;
+    int threads = 0;
+    int64_t batch = 0;
+    bool no_int8 = false;
+};
+
+inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, const std::string& batch_help = "") {
+    std::string avail;
+    for (const auto& b : backends::available_backends()) avail += (avail.empty() ? "" : ", ") + b;
+    sub->add_option("--backend", f->backends,
+                    "Backend(s) the plan may use, comma separated (available: " + avail +
+                        "; default: all, fastest first, ref as the fallback)")
+        ->delimiter(',')
+        ->group("Engine");
+    sub->add_option("--threads", f->threads, "Kernel threads (0: all cores)")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Engine");
+    if (with_batch)
+        sub->add_option("--batch", f->batch,
+                        batch_help.empty() ? "Fix the batch dim to N at build time (0: dynamic)" : batch_help)
+            ->check(CLI::NonNegativeNumber)
+            ->group("Engine");
+    sub->add_flag("--no-int8", f->no_int8, "Do not lower Q/DQ groups to INT8 ops (FP32 clean-ups only)")
+        ->group("Engine");
+}
+
+inline Status check_engine_flags(const EngineFlags& f) {
+    for (const auto& b : f.backends)
+        if (!backends::is_available(b)) {
+            std::string avail;
+            for (const auto& a : backends::available_backends()) avail += (avail.empty() ? "" : ", ") + a;
+            return invalid_argument("--backend '", b, "' is not available in this build (available: ", avail, ")");
+        }
+    return OkStatus();
+}
+
+inline engine::EngineOptions to_engine_options(const EngineFlags& f) {
+    engine::EngineOptions o;
+    o.backends = f.backends;
+    o.threads = f.threads;
+    o.batch = f.batch;
+    o.fuse_int8 = !f.no_int8;
+    return o;
+}
+
+}  // namespace qat::cli
