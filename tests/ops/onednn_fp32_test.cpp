@@ -1,0 +1,372 @@
+// oneDNN backend conformance, FP32 ops: each case runs on oneDNN and on the reference backend
+// and the outputs must agree (max-abs error relative to the output range).
+#include "onednn_test_util.h"
+
+namespace qat::onednn_test {
+namespace {
+
+struct ConvCase {
+    std::string name;
+    std::vector<int64_t> x;  // N, C, spatial...
+    int64_t m = 8;
+    std::vector<int64_t> k{3, 3};
+    std::vector<int64_t> strides, pads, dilations;
+    int64_t group = 1;
+    bool bias = true;
+    std::string auto_pad;
+};
+
+void run_conv(const ConvCase& c, bool transpose) {
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(c.x));
+    std::vector<int64_t> wd =
+        transpose ? std::vector<int64_t>{c.x[1], c.m / c.group} : std::vector<int64_t>{c.m, c.x[1] / c.group};
+    wd.insert(wd.end(), c.k.begin(), c.k.end());
+    ir::Value* w = constant(g, "w", rand_f32(wd, 11, -0.5f, 0.5f));
+    std::vector<ir::Value*> ins{x, w};
+    if (c.bias) ins.push_back(constant(g, "b", rand_f32({c.m}, 12)));
+    ir::Node* n = g.add_node(transpose ? "ConvTranspose" : "Conv", ins, {"y"}, "conv");
+    if (!c.strides.empty()) n->set_attr("strides", ints(c.strides));
+    if (!c.pads.empty()) n->set_attr("pads", ints(c.pads));
+    if (!c.dilations.empty()) n->set_attr("dilations", ints(c.dilations));
+    if (c.group != 1) n->set_attr("group", i64(c.group));
+    if (!c.auto_pad.empty()) n->set_attr("auto_pad", str(c.auto_pad));
+    g.add_output(n->output(0));
+    SCOPED_TRACE(c.name);
+    check_against_ref(g, {rand_f32(c.x, 13)}, {.tol = 1e-4f});
+}
+
+TEST(OnednnFp32, Conv) {
+    QAT_REQUIRE_ONEDNN();
+    const ConvCase cases[] = {
+        {"3x3 pad 1", {1, 4, 9, 9}, 8, {3, 3}, {}, {1, 1, 1, 1}},
+        {"stride 2, asymmetric pads", {2, 3, 10, 11}, 16, {3, 3}, {2, 2}, {0, 1, 2, 0}},
+        {"dilation 2", {1, 8, 12, 12}, 8, {3, 3}, {}, {2, 2, 2, 2}, {2, 2}},
+        {"grouped", {1, 8, 7, 7}, 12, {3, 3}, {}, {1, 1, 1, 1}, {}, 4},
+        {"depthwise stride 2", {1, 16, 9, 9}, 16, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 16},
+        {"1x1 no bias", {3, 32, 5, 5}, 64, {1, 1}, {}, {}, {}, 1, false},
+        {"7x7 stem", {1, 3, 32, 32}, 16, {7, 7}, {2, 2}, {3, 3, 3, 3}},
+        {"SAME_UPPER stride 2", {1, 4, 10, 10}, 8, {3, 3}, {2, 2}, {}, {}, 1, true, "SAME_UPPER"},
+        {"1-D", {2, 4, 20}, 6, {5}, {2}, {2, 1}},
+        {"3-D", {1, 2, 5, 6, 7}, 4, {3, 3, 3}, {}, {1, 1, 1, 1, 1, 1}},
+    };
+    for (const auto& c : cases) run_conv(c, false);
+}
+
+TEST(OnednnFp32, ConvTranspose) {
+    QAT_REQUIRE_ONEDNN();
+    const ConvCase cases[] = {
+        {"stride 2", {1, 8, 5, 5}, 4, {3, 3}, {2, 2}, {1, 1, 1, 1}},
+        {"grouped", {2, 8, 4, 4}, 6, {2, 2}, {2, 2}, {}, {}, 2},
+        {"no pads", {1, 3, 6, 6}, 5, {3, 3}},
+    };
+    for (const auto& c : cases) run_conv(c, true);
+}
+
+TEST(OnednnFp32, ConvTransposeOutputPadding) {
+    QAT_REQUIRE_ONEDNN();
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{1, 4, 5, 5});
+    ir::Node* n = g.add_node("ConvTranspose", {x, constant(g, "w", rand_f32({4, 3, 3, 3}, 2))}, {"y"}, "deconv");
+    n->set_attr("strides", ints({2, 2}));
+    n->set_attr("pads", ints({1, 1, 1, 1}));
+    n->set_attr("output_padding", ints({1, 1}));
+    g.add_output(n->output(0));
+    check_against_ref(g, {rand_f32({1, 4, 5, 5}, 3)}, {.tol = 1e-4f});
+}
+
+TEST(OnednnFp32, GemmAndMatMul) {
+    QAT_REQUIRE_ONEDNN();
+    struct G {
+        bool ta, tb;
+        float alpha, beta;
+        std::vector<int64_t> c;
+    };
+    for (const G& k : {G{false, false, 1, 1, {16}}, G{true, false, 0.5f, 2, {5, 16}}, G{false, true, 1, 0.5f, {1, 16}},
+                       G{true, true, 2, 1, {}}, G{false, true, 1, 1, {5, 1}}}) {
+        ir::Graph g;
+        std::vector<int64_t> ad = k.ta ? std::vector<int64_t>{12, 5} : std::vector<int64_t>{5, 12};
+        std::vector<int64_t> bd = k.tb ? std::vector<int64_t>{16, 12} : std::vector<int64_t>{12, 16};
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape::from_dims(ad));
+        std::vector<ir::Value*> ins{a, constant(g, "b", rand_f32(bd, 5))};
+        if (!k.c.empty()) ins.push_back(constant(g, "c", rand_f32(k.c, 6)));
+        ir::Node* n = g.add_node("Gemm", ins, {"y"}, "gemm");
+        n->set_attr("transA", i64(k.ta));
+        n->set_attr("transB", i64(k.tb));
+        n->set_attr("alpha", f32(k.alpha));
+        n->set_attr("beta", f32(k.beta));
+        g.add_output(n->output(0));
+        SCOPED_TRACE(std::to_string(k.ta) + std::to_string(k.tb));
+        check_against_ref(g, {rand_f32(ad, 7)}, {.tol = 1e-5f});
+    }
+    {
+        // C as a runtime input (beta 1): added by a binary post-op.
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape{4, 8});
+        ir::Value* c = g.add_input("c", DataType::kFloat32, Shape{4, 6});
+        ir::Node* n = g.add_node("Gemm", {a, constant(g, "b", rand_f32({8, 6}, 1)), c}, {"y"}, "gemm");
+        g.add_output(n->output(0));
+        check_against_ref(g, {rand_f32({4, 8}, 2), rand_f32({4, 6}, 3)});
+    }
+    {
+        // MatMul: constant 2-D weights with 3-D activations (folded into one GEMM).
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape{Dim::symbolic("N"), 7, 10});
+        ir::Node* n = g.add_node("MatMul", {a, constant(g, "b", rand_f32({10, 3}, 4))}, {"y"}, "mm");
+        g.add_output(n->output(0));
+        check_against_ref(g, {rand_f32({2, 7, 10}, 5)}, {.more_inputs = {{rand_f32({5, 7, 10}, 6)}}});
+    }
+    {
+        // MatMul of two activations with a broadcast batch dim.
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape{3, 4, 5});
+        ir::Value* b = g.add_input("b", DataType::kFloat32, Shape{1, 5, 6});
+        ir::Node* n = g.add_node("MatMul", {a, b}, {"y"}, "mm");
+        g.add_output(n->output(0));
+        check_against_ref(g, {rand_f32({3, 4, 5}, 7), rand_f32({1, 5, 6}, 8)});
+    }
+}
+
+ir::Node* pool_node(ir::Graph& g, const std::string& op, DataType t, std::vector<int64_t> xd,
+                    const std::map<std::string, ir::Attribute>& attrs) {
+    ir::Value* x = g.add_input("x", t, Shape::from_dims(xd));
+    ir::Node* n = g.add_node(op, {x}, {"y"}, "pool");
+    for (const auto& [k, v] : attrs) n->set_attr(k, v);
+    g.add_output(n->output(0));
+    return n;
+}
+
+TEST(OnednnFp32, Pooling) {
+    QAT_REQUIRE_ONEDNN();
+    struct P {
+        std::string op;
+        std::map<std::string, ir::Attribute> attrs;
+    };
+    const std::vector<P> cases = {
+        {"MaxPool", {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}},
+        {"MaxPool", {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}, {"ceil_mode", i64(1)}}},
+        {"MaxPool", {{"kernel_shape", ints({3, 3})}, {"dilations", ints({2, 2})}}},
+        {"MaxPool", {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}}},
+        {"AveragePool", {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}},
+        {"AveragePool", {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 0, 1, 2})}, {"count_include_pad", i64(1)}}},
+        {"AveragePool", {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}, {"ceil_mode", i64(1)}}},
+        {"GlobalAveragePool", {}},
+        {"GlobalMaxPool", {}},
+    };
+    for (const auto& c : cases) {
+        ir::Graph g;
+        pool_node(g, c.op, DataType::kFloat32, {2, 5, 11, 11}, c.attrs);
+        SCOPED_TRACE(c.op);
+        check_against_ref(g, {rand_f32({2, 5, 11, 11}, 21)});
+    }
+}
+
+TEST(OnednnFp32, MaxPoolInt8) {
+    QAT_REQUIRE_ONEDNN();
+    for (DataType t : {DataType::kInt8, DataType::kUint8}) {
+        ir::Graph g;
+        pool_node(g, "MaxPool", t, {1, 6, 9, 9},
+                  {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
+        check_against_ref(
+            g, {rand_q(t, {1, 6, 9, 9}, 3, t == DataType::kInt8 ? -128 : 0, t == DataType::kInt8 ? 127 : 255)},
+            {.lsb = 0});
+    }
+}
+
+TEST(OnednnFp32, Eltwise) {
+    QAT_REQUIRE_ONEDNN();
+    for (const char* op :
+         {"Relu", "LeakyRelu", "Sigmoid", "HardSwish", "HardSigmoid", "Tanh", "Exp", "Abs", "Neg", "Elu"}) {
+        ir::Graph g;
+        g.info().set_opset("", 14);
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{2, 3, 4, 5});
+        ir::Node* n = g.add_node(op, {x}, {"y"}, "act");
+        if (std::string(op) == "LeakyRelu") n->set_attr("alpha", f32(0.2f));
+        if (std::string(op) == "HardSigmoid") {
+            n->set_attr("alpha", f32(0.3f));
+            n->set_attr("beta", f32(0.4f));
+        }
+        g.add_output(n->output(0));
+        SCOPED_TRACE(op);
+        check_against_ref(g, {rand_f32({2, 3, 4, 5}, 9, -4, 4)}, {.tol = 1e-5f});
+    }
+    for (const char* op : {"Sqrt", "Log"}) {
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{7, 9});
+        g.add_output(g.add_node(op, {x}, {"y"}, "act")->output(0));
+        SCOPED_TRACE(op);
+        check_against_ref(g, {rand_f32({7, 9}, 9, 0.1f, 5)});
+    }
+    {
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{4, 6});
+        ir::Node* n = g.add_node(
+            "Clip",
+            {x, constant(g, "lo", Tensor::scalar<float>(-0.5f)), constant(g, "hi", Tensor::scalar<float>(0.75f))},
+            {"y"}, "clip");
+        g.add_output(n->output(0));
+        check_against_ref(g, {rand_f32({4, 6}, 10, -2, 2)});
+    }
+}
+
+TEST(OnednnFp32, BatchNormalization) {
+    QAT_REQUIRE_ONEDNN();
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{2, 6, 5, 5});
+    ir::Node* n = g.add_node("BatchNormalization",
+                             {x, constant(g, "s", rand_f32({6}, 1, 0.5f, 1.5f)), constant(g, "b", rand_f32({6}, 2)),
+                              constant(g, "m", rand_f32({6}, 3)), constant(g, "v", rand_f32({6}, 4, 0.5f, 2))},
+                             {"y"}, "bn");
+    n->set_attr("epsilon", f32(1e-3f));
+    g.add_output(n->output(0));
+    check_against_ref(g, {rand_f32({2, 6, 5, 5}, 5)});
+}
+
+TEST(OnednnFp32, BinaryBroadcast) {
+    QAT_REQUIRE_ONEDNN();
+    struct B {
+        const char* op;
+        std::vector<int64_t> a, b;
+    };
+    for (const B& c : {B{"Add", {2, 3, 4, 5}, {2, 3, 4, 5}}, B{"Mul", {2, 8, 4, 4}, {2, 8, 1, 1}},
+                       B{"Sub", {2, 3, 4, 5}, {5}}, B{"Div", {3, 4}, {1, 4}}, B{"Max", {2, 3}, {}},
+                       B{"Min", {1, 3, 1, 5}, {1, 3, 4, 5}},             // first input broadcasts: swapped
+                       B{"Add", {8}, {2, 8}}, B{"Sub", {1, 4}, {3, 4}},  // swapped, negated
+                       B{"Div", {2, 1, 5}, {2, 3, 5}}}) {                // swapped, reciprocal
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape::from_dims(c.a));
+        ir::Value* b = g.add_input("b", DataType::kFloat32, Shape::from_dims(c.b));
+        g.add_output(g.add_node(c.op, {a, b}, {"y"}, "bin")->output(0));
+        SCOPED_TRACE(std::string(c.op) + " " + dims_to_string(c.a) + " " + dims_to_string(c.b));
+        check_against_ref(g, {rand_f32(c.a, 1, 0.5f, 2), rand_f32(c.b, 2, 0.5f, 2)});
+    }
+}
+
+TEST(OnednnFp32, BinaryDeclinesWhenBothInputsBroadcast) {
+    QAT_REQUIRE_ONEDNN();
+    ir::Graph g;
+    ir::Value* a = g.add_input("a", DataType::kFloat32, Shape{1, 4});
+    ir::Value* b = g.add_input("b", DataType::kFloat32, Shape{3, 1});
+    g.add_output(g.add_node("Sub", {a, b}, {"y"}, "sub")->output(0));
+    auto plan = runtime::Plan::compile(g, {.registry = &backends::default_registry()});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    auto steps = (*plan)->steps();
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].backend, "ref");
+    ASSERT_FALSE(steps[0].refusals.empty());
+    EXPECT_NE(steps[0].refusals[0].reason.find("both inputs broadcast"), std::string::npos)
+        << steps[0].refusals[0].reason;
+    check_against_ref(g, {rand_f32({1, 4}, 1), rand_f32({3, 1}, 2)}, {.onednn_nodes = {"none"}});
+}
+
+TEST(OnednnFp32, SoftmaxAndConcat) {
+    QAT_REQUIRE_ONEDNN();
+    for (int64_t opset : {11, 13})
+        for (int64_t axis : {1, -1}) {
+            for (const char* op : {"Softmax"}) {
+                ir::Graph g;
+                g.info().set_opset("", opset);
+                ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{2, 3, 4});
+                ir::Node* n = g.add_node(op, {x}, {"y"}, "sm");
+                n->set_attr("axis", i64(axis));
+                g.add_output(n->output(0));
+                SCOPED_TRACE(std::string(op) + " opset " + std::to_string(opset) + " axis " + std::to_string(axis));
+                check_against_ref(g, {rand_f32({2, 3, 4}, 4, -3, 3)});
+            }
+        }
+    for (DataType t : {DataType::kFloat32, DataType::kInt8}) {
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", t, Shape{2, 3, 4, 4});
+        ir::Value* b = g.add_input("b", t, Shape{2, 5, 4, 4});
+        ir::Node* n = g.add_node("Concat", {a, b, a}, {"y"}, "cat");
+        n->set_attr("axis", i64(1));
+        g.add_output(n->output(0));
+        auto mk = [&](std::vector<int64_t> d, uint32_t s) {
+            return t == DataType::kFloat32 ? rand_f32(d, s) : rand_q(t, d, s, -128, 127);
+        };
+        check_against_ref(g, {mk({2, 3, 4, 4}, 1), mk({2, 5, 4, 4}, 2)}, {.lsb = 0});
+    }
+}
+
+TEST(OnednnFp32, QuantizeDequantize) {
+    QAT_REQUIRE_ONEDNN();
+    for (DataType t : {DataType::kInt8, DataType::kUint8}) {
+        for (int zp : {0, 3}) {
+            ir::Graph g;
+            ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{2, 4, 5, 5});
+            Tensor z = t == DataType::kInt8 ? Tensor::scalar<int8_t>(static_cast<int8_t>(zp))
+                                            : Tensor::scalar<uint8_t>(static_cast<uint8_t>(zp + 100));
+            ir::Node* q =
+                g.add_node("QuantizeLinear", {x, constant(g, "s", Tensor::scalar<float>(0.013f)), constant(g, "z", z)},
+                           {"q"}, "q");
+            ir::Node* d = g.add_node(
+                "DequantizeLinear",
+                {q->output(0), constant(g, "s2", Tensor::scalar<float>(0.013f)), constant(g, "z2", z)}, {"y"}, "dq");
+            g.add_output(q->output(0));
+            g.add_output(d->output(0));
+            SCOPED_TRACE(std::string(dtype_name(t)) + " zp " + std::to_string(zp));
+            // Q: x * (1/s) vs x / s may round a tie differently: 1 step; DQ of that step: one scale.
+            check_against_ref(g, {rand_f32({2, 4, 5, 5}, 7, -2, 2)}, {.tol = 0.013f / 2, .lsb = 1});
+        }
+    }
+    {
+        // Per-axis dequantization of a weight-like tensor.
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kInt8, Shape{4, 3, 2, 2});
+        ir::Node* d =
+            g.add_node("DequantizeLinear",
+                       {x, constant(g, "s", Tensor::from_vector<float>({4}, {0.1f, 0.2f, 0.3f, 0.4f}))}, {"y"}, "dq");
+        d->set_attr("axis", i64(0));
+        g.add_output(d->output(0));
+        check_against_ref(g, {rand_q(DataType::kInt8, {4, 3, 2, 2}, 3, -127, 127)});
+    }
+}
+
+TEST(OnednnFp32, ChainKeepsBlockedLayoutsAndHandsOff) {
+    QAT_REQUIRE_ONEDNN();
+    // Conv -> Relu -> MaxPool -> Conv -> Add(residual) -> Relu -> GAP -> Flatten (ref) -> Gemm ->
+    // Softmax, plus the blocked Add output as a second graph output.
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), 3, 16, 16});
+    auto conv = [&](ir::Value* in, int64_t cin, int64_t cout, const std::string& name) {
+        ir::Node* n = g.add_node("Conv",
+                                 {in, constant(g, name + ".w", rand_f32({cout, cin, 3, 3}, cout + cin, -0.3f, 0.3f)),
+                                  constant(g, name + ".b", rand_f32({cout}, cout))},
+                                 {name}, name);
+        n->set_attr("pads", ints({1, 1, 1, 1}));
+        return n->output(0);
+    };
+    ir::Value* c1 = conv(x, 3, 16, "c1");
+    ir::Value* r1 = g.add_node("Relu", {c1}, {"r1"}, "r1")->output(0);
+    ir::Node* mp = g.add_node("MaxPool", {r1}, {"mp"}, "mp");
+    mp->set_attr("kernel_shape", ints({2, 2}));
+    mp->set_attr("strides", ints({2, 2}));
+    ir::Value* c2 = conv(mp->output(0), 16, 16, "c2");
+    // Hand-built graphs carry no shape inference: declare what Add's broadcast check reads.
+    for (ir::Value* v : {c2, mp->output(0)}) {
+        v->set_dtype(DataType::kFloat32);
+        v->set_shape(Shape{Dim::symbolic("N"), 16, 8, 8});
+    }
+    ir::Value* add = g.add_node("Add", {c2, mp->output(0)}, {"add"}, "add")->output(0);
+    ir::Value* r2 = g.add_node("Relu", {add}, {"r2"}, "r2")->output(0);
+    ir::Value* gap = g.add_node("GlobalAveragePool", {r2}, {"gap"}, "gap")->output(0);
+    ir::Node* fl = g.add_node("Flatten", {gap}, {"flat"}, "flat");
+    fl->set_attr("axis", i64(1));
+    ir::Node* fc = g.add_node(
+        "Gemm", {fl->output(0), constant(g, "fc.w", rand_f32({10, 16}, 3)), constant(g, "fc.b", rand_f32({10}, 4))},
+        {"logits"}, "fc");
+    fc->set_attr("transB", i64(1));
+    ir::Node* sm = g.add_node("Softmax", {fc->output(0)}, {"prob"}, "sm");
+    g.add_output(sm->output(0));
+    g.add_output(add);
+    Expect e;
+    e.onednn_nodes = {"c1", "r1", "mp", "c2", "add", "r2", "gap", "fc", "sm"};
+    e.tol = 1e-4f;
+    e.expect_blocked = true;
+    e.threads = 2;
+    e.more_inputs = {{rand_f32({3, 3, 16, 16}, 2)}, {rand_f32({1, 3, 16, 16}, 3)}};  // dynamic batch: re-prepare
+    check_against_ref(g, {rand_f32({1, 3, 16, 16}, 1)}, e);
+}
+
+}  // namespace
+}  // namespace qat::onednn_test

@@ -1,0 +1,493 @@
+// oneDNN backend conformance, the com.qat INT8 ops (ir/fused_ops.h): each case runs on oneDNN and
+// on the reference backend. Bound: quantized outputs within 1 int8 step (oneDNN rounds
+// acc * (xs*ws/ys) in float where ref rounds the double-precision real value; a value within
+// float rounding of a .5 boundary may land one step apart), float outputs within 1e-5 of the
+// output range (float re-association of scale and bias).
+#include "onednn_test_util.h"
+
+namespace qat::onednn_test {
+namespace {
+
+namespace fused = ir::fused;
+
+struct QCase {
+    std::string name;
+    std::vector<int64_t> x{1, 8, 9, 9};
+    int64_t m = 16;
+    std::vector<int64_t> k{3, 3};
+    std::vector<int64_t> strides, pads, dilations, output_padding;
+    int64_t group = 1;
+    DataType xt = DataType::kInt8;
+    int xzp = 0;
+    int out = fused::kOnnxInt8;
+    int yzp = 0;
+    std::vector<std::string> post_ops;
+    DataType residual = DataType::kUndefined;
+    int rzp = 0;
+    bool bias = true;
+    bool per_channel = true;
+    bool transpose = false;
+};
+
+int64_t prod(const std::vector<int64_t>& v) {
+    int64_t p = 1;
+    for (auto e : v) p *= e;
+    return p;
+}
+
+std::vector<int64_t> conv_out_dims(const QCase& c) {
+    size_t sp = c.k.size();
+    std::vector<int64_t> o{c.x[0], c.m};
+    for (size_t i = 0; i < sp; ++i) {
+        int64_t s = c.strides.empty() ? 1 : c.strides[i];
+        int64_t d = c.dilations.empty() ? 1 : c.dilations[i];
+        int64_t pb = c.pads.empty() ? 0 : c.pads[i], pe = c.pads.empty() ? 0 : c.pads[sp + i];
+        int64_t op = c.output_padding.empty() ? 0 : c.output_padding[i];
+        int64_t in = c.x[2 + i];
+        o.push_back(c.transpose ? s * (in - 1) + op + (c.k[i] - 1) * d + 1 - pb - pe
+                                : (in + pb + pe - ((c.k[i] - 1) * d + 1)) / s + 1);
+    }
+    return o;
+}
+
+// Scales chosen so that the real output has a standard deviation of about 3 (hard_swish and
+// sigmoid see both their flat and curved parts) and y_scale saturates only the far tails.
+struct Scales {
+    float xs, ys;
+    std::vector<float> ws;
+};
+Scales pick_scales(int64_t fan_in, int64_t m, bool per_channel) {
+    Scales s;
+    for (int64_t c = 0; c < (per_channel ? m : 1); ++c)
+        s.ws.push_back(0.01f * (1.0f + 0.15f * static_cast<float>(c % 7)));
+    float xstd = 74.0f, wstd = 73.0f;
+    s.xs = 3.0f / (std::sqrt(static_cast<float>(fan_in)) * xstd * wstd * 0.01f * 1.4f);
+    s.ys = 4.0f * 3.0f / 127.0f;
+    return s;
+}
+
+void set_q_attrs(ir::Node* n, const QCase& c, const Scales& s) {
+    n->set_attr("x_scale", f32(s.xs));
+    n->set_attr("x_zero_point", i64(c.xzp));
+    n->set_attr("w_scales", floats(s.ws));
+    n->set_attr("out_dtype", i64(c.out));
+    if (c.out != fused::kOnnxFloat) {
+        n->set_attr("y_scale", f32(s.ys));
+        n->set_attr("y_zero_point", i64(c.yzp));
+    }
+    if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
+    if (std::find(c.post_ops.begin(), c.post_ops.end(), "clip") != c.post_ops.end()) {
+        n->set_attr("clip_min", f32(-1.5f));
+        n->set_attr("clip_max", f32(2.5f));
+    }
+    n->set_attr("alpha", f32(0.1f));
+    if (c.residual != DataType::kUndefined) {
+        n->set_attr("residual_scale", f32(s.ys * 1.3f));
+        n->set_attr("residual_zero_point", i64(c.rzp));
+    }
+}
+
+Tensor residual_tensor(DataType t, const std::vector<int64_t>& dims, int zp) {
+    if (t == DataType::kFloat32) return rand_f32(dims, 77, -4, 4);
+    if (t == DataType::kUint8) return rand_q(t, dims, 77, std::max(0, zp - 60), std::min(255, zp + 60));
+    return rand_q(t, dims, 77, -60 + zp, 60 + zp);
+}
+
+Tensor q_input(DataType t, const std::vector<int64_t>& dims, int zp, uint32_t seed) {
+    if (t == DataType::kUint8) return rand_q(t, dims, seed, 0, 255);
+    return rand_q(t, dims, seed, std::max(-128, -128 + zp), 127);
+}
+
+void run_qconv(const QCase& c) {
+    SCOPED_TRACE(c.name);
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", c.xt, Shape::from_dims(c.x));
+    std::vector<int64_t> wd =
+        c.transpose ? std::vector<int64_t>{c.x[1], c.m / c.group} : std::vector<int64_t>{c.m, c.x[1] / c.group};
+    wd.insert(wd.end(), c.k.begin(), c.k.end());
+    Scales s = pick_scales(c.x[1] / c.group * prod(c.k) / (c.transpose ? 1 : 1), c.m, c.per_channel);
+    std::vector<ir::Value*> ins{x, constant(g, "w", rand_q(DataType::kInt8, wd, 31, -127, 127))};
+    ins.push_back(c.bias ? constant(g, "b", rand_f32({c.m}, 32, -1, 1)) : nullptr);
+    std::vector<Tensor> feed{q_input(c.xt, c.x, c.xzp, 33)};
+    if (c.residual != DataType::kUndefined) {
+        auto od = conv_out_dims(c);
+        ins.push_back(g.add_input("r", c.residual, Shape::from_dims(od)));
+        feed.push_back(residual_tensor(c.residual, od, c.rzp));
+    }
+    ir::Node* n = g.add_node(c.transpose ? fused::kQConvTranspose : fused::kQConv, ins, {"y"}, "qconv", fused::kDomain);
+    if (!c.strides.empty()) n->set_attr("strides", ints(c.strides));
+    if (!c.pads.empty()) n->set_attr("pads", ints(c.pads));
+    if (!c.dilations.empty()) n->set_attr("dilations", ints(c.dilations));
+    if (!c.output_padding.empty()) n->set_attr("output_padding", ints(c.output_padding));
+    if (c.group != 1) n->set_attr("group", i64(c.group));
+    set_q_attrs(n, c, s);
+    g.add_output(n->output(0));
+    check_against_ref(g, feed, {.tol = 1e-5f, .lsb = 1});
+}
+
+TEST(OnednnInt8, QConvPostOps) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    auto add = [&](std::string name, auto edit) {
+        QCase c;
+        c.name = std::move(name);
+        c.pads = {1, 1, 1, 1};
+        edit(c);
+        cases.push_back(c);
+    };
+    add("plain s8 -> s8", [](QCase&) {});
+    add("relu (u8 storage)", [](QCase& c) { c.post_ops = {"relu"}; });
+    add("relu, per-tensor weights, no bias", [](QCase& c) {
+        c.post_ops = {"relu"};
+        c.per_channel = false;
+        c.bias = false;
+    });
+    add("float out", [](QCase& c) { c.out = fused::kOnnxFloat; });
+    add("float out relu", [](QCase& c) {
+        c.out = fused::kOnnxFloat;
+        c.post_ops = {"relu"};
+    });
+    add("clip", [](QCase& c) { c.post_ops = {"clip"}; });
+    add("leaky_relu", [](QCase& c) { c.post_ops = {"leaky_relu"}; });
+    add("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });
+    add("swish", [](QCase& c) { c.post_ops = {"swish"}; });
+    add("sigmoid", [](QCase& c) { c.post_ops = {"sigmoid"}; });
+    add("hard_swish float out", [](QCase& c) {
+        c.post_ops = {"hard_swish"};
+        c.out = fused::kOnnxFloat;
+    });
+    add("y zero point", [](QCase& c) { c.yzp = -7; });
+    add("uint8 out with zero point", [](QCase& c) {
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("uint8 input with zero point 128", [](QCase& c) {
+        c.xt = D::kUint8;
+        c.xzp = 128;
+        c.post_ops = {"relu"};
+    });
+    add("int8 input with zero point 5", [](QCase& c) { c.xzp = 5; });
+    add("add s8 residual, relu", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.post_ops = {"add", "relu"};
+    });
+    add("add s8 residual with zero point", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.rzp = 4;
+        c.post_ops = {"add"};
+    });
+    add("add u8 residual, relu", [](QCase& c) {
+        c.residual = D::kUint8;
+        c.rzp = 128;
+        c.post_ops = {"add", "relu"};
+    });
+    add("relu then add", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.post_ops = {"relu", "add"};
+    });
+    add("add f32 residual, float out", [](QCase& c) {
+        c.residual = D::kFloat32;
+        c.out = fused::kOnnxFloat;
+        c.post_ops = {"add", "relu"};
+    });
+    add("add f32 residual, int8 out", [](QCase& c) {
+        c.residual = D::kFloat32;
+        c.post_ops = {"add", "relu"};
+    });
+    add("add s8 residual, float out", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.out = fused::kOnnxFloat;
+        c.post_ops = {"add"};
+    });
+    add("add then hard_swish", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.post_ops = {"add", "hard_swish"};
+    });
+    for (const auto& c : cases) run_qconv(c);
+}
+
+TEST(OnednnInt8, QConvGeometry) {
+    QAT_REQUIRE_ONEDNN();
+    std::vector<QCase> cases;
+    auto add = [&](std::string name, auto edit) {
+        QCase c;
+        c.name = std::move(name);
+        c.post_ops = {"relu"};
+        edit(c);
+        cases.push_back(c);
+    };
+    add("1x1", [](QCase& c) {
+        c.k = {1, 1};
+        c.x = {2, 32, 7, 7};
+        c.m = 64;
+    });
+    add("stride 2 asymmetric pads", [](QCase& c) {
+        c.strides = {2, 2};
+        c.pads = {0, 1, 1, 0};
+        c.x = {1, 8, 10, 11};
+    });
+    add("dilation 2", [](QCase& c) {
+        c.dilations = {2, 2};
+        c.pads = {2, 2, 2, 2};
+        c.x = {1, 8, 12, 12};
+    });
+    add("grouped", [](QCase& c) {
+        c.group = 4;
+        c.x = {1, 16, 8, 8};
+        c.m = 8;
+        c.pads = {1, 1, 1, 1};
+    });
+    add("depthwise", [](QCase& c) {
+        c.group = 16;
+        c.x = {2, 16, 9, 9};
+        c.m = 16;
+        c.pads = {1, 1, 1, 1};
+    });
+    add("depthwise stride 2 (MobileNet)", [](QCase& c) {
+        c.group = 32;
+        c.x = {1, 32, 14, 14};
+        c.m = 32;
+        c.strides = {2, 2};
+        c.pads = {1, 1, 1, 1};
+    });
+    add("3 input channels stem 7x7/2", [](QCase& c) {
+        c.x = {1, 3, 32, 32};
+        c.k = {7, 7};
+        c.strides = {2, 2};
+        c.pads = {3, 3, 3, 3};
+        c.m = 16;
+    });
+    add("1-D", [](QCase& c) {
+        c.x = {2, 8, 20};
+        c.k = {3};
+        c.pads = {1, 1};
+    });
+    add("transpose stride 2", [](QCase& c) {
+        c.transpose = true;
+        c.x = {1, 8, 5, 5};
+        c.m = 8;
+        c.strides = {2, 2};
+        c.pads = {1, 1, 1, 1};
+        c.output_padding = {1, 1};
+    });
+    add("transpose grouped, float out", [](QCase& c) {
+        c.transpose = true;
+        c.x = {1, 8, 4, 4};
+        c.m = 6;
+        c.group = 2;
+        c.k = {2, 2};
+        c.strides = {2, 2};
+        c.out = fused::kOnnxFloat;
+    });
+    for (const auto& c : cases) run_qconv(c);
+}
+
+void run_qgemm(int64_t mrows, int64_t k, int64_t n, bool trans_b, int out, std::vector<std::string> post_ops,
+               DataType residual, DataType xt = DataType::kInt8, int xzp = 0) {
+    SCOPED_TRACE("QGemm " + std::to_string(mrows) + "x" + std::to_string(k) + "x" + std::to_string(n));
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", xt, Shape{mrows, k});
+    std::vector<int64_t> wd = trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+    std::vector<ir::Value*> ins{x, constant(g, "w", rand_q(DataType::kInt8, wd, 41, -127, 127)),
+                                constant(g, "b", rand_f32({n}, 42))};
+    std::vector<Tensor> feed{q_input(xt, {mrows, k}, xzp, 43)};
+    if (residual != DataType::kUndefined) {
+        ins.push_back(g.add_input("r", residual, Shape{mrows, n}));
+        feed.push_back(residual_tensor(residual, {mrows, n}, 0));
+    }
+    ir::Node* node = g.add_node(fused::kQGemm, ins, {"y"}, "qgemm", fused::kDomain);
+    QCase c;
+    c.m = n;
+    c.out = out;
+    c.post_ops = post_ops;
+    c.residual = residual;
+    c.xzp = xzp;
+    Scales s = pick_scales(k, n, true);
+    set_q_attrs(node, c, s);
+    node->set_attr("trans_b", i64(trans_b));
+    g.add_output(node->output(0));
+    check_against_ref(g, feed);
+}
+
+TEST(OnednnInt8, QGemm) {
+    QAT_REQUIRE_ONEDNN();
+    run_qgemm(4, 64, 10, true, fused::kOnnxFloat, {}, DataType::kUndefined);
+    run_qgemm(3, 32, 16, false, fused::kOnnxInt8, {"relu"}, DataType::kUndefined);
+    run_qgemm(5, 48, 24, true, fused::kOnnxInt8, {"add", "relu"}, DataType::kInt8);
+    run_qgemm(2, 16, 8, true, fused::kOnnxFloat, {"add"}, DataType::kFloat32);
+    run_qgemm(2, 16, 8, true, fused::kOnnxInt8, {"hard_swish"}, DataType::kUndefined, DataType::kUint8, 128);
+}
+
+TEST(OnednnInt8, QAdd) {
+    QAT_REQUIRE_ONEDNN();
+    struct A {
+        DataType at, bt;
+        int out, yzp;
+        std::vector<std::string> post_ops;
+        std::vector<int64_t> bdims;
+    };
+    for (const A& c : {A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"relu"}, {2, 8, 5, 5}},
+                       A{DataType::kInt8, DataType::kUint8, fused::kOnnxInt8, 3, {}, {2, 8, 5, 5}},
+                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
+                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxUint8, 100, {"relu"}, {2, 8, 5, 5}},
+                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"hard_swish"}, {2, 8, 5, 5}},
+                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"relu"}, {1, 8, 1, 1}}}) {
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", c.at, Shape{2, 8, 5, 5});
+        ir::Value* b = g.add_input("b", c.bt, Shape::from_dims(c.bdims));
+        ir::Node* n = g.add_node(fused::kQAdd, {a, b}, {"y"}, "qadd", fused::kDomain);
+        n->set_attr("a_scale", f32(0.031f));
+        n->set_attr("b_scale", f32(0.017f));
+        n->set_attr("out_dtype", i64(c.out));
+        if (c.out != fused::kOnnxFloat) {
+            n->set_attr("y_scale", f32(0.043f));
+            n->set_attr("y_zero_point", i64(c.yzp));
+        }
+        if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
+        g.add_output(n->output(0));
+        SCOPED_TRACE("QAdd out " + std::to_string(c.out));
+        auto mk = [](DataType t, std::vector<int64_t> d, uint32_t s) {
+            return rand_q(t, d, s, t == DataType::kUint8 ? 0 : -128, t == DataType::kUint8 ? 255 : 127);
+        };
+        check_against_ref(g, {mk(c.at, {2, 8, 5, 5}, 1), mk(c.bt, c.bdims, 2)});
+    }
+}
+
+TEST(OnednnInt8, QAddWithZeroPointDeclines) {
+    QAT_REQUIRE_ONEDNN();
+    ir::Graph g;
+    ir::Value* a = g.add_input("a", DataType::kInt8, Shape{1, 4});
+    ir::Node* n = g.add_node(fused::kQAdd, {a, a}, {"y"}, "qadd", fused::kDomain);
+    n->set_attr("a_scale", f32(0.1f));
+    n->set_attr("a_zero_point", i64(3));
+    n->set_attr("b_scale", f32(0.1f));
+    n->set_attr("out_dtype", i64(fused::kOnnxFloat));
+    g.add_output(n->output(0));
+    auto plan = runtime::Plan::compile(g, {.registry = &backends::default_registry()});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    auto st = (*plan)->steps();
+    EXPECT_EQ(st[0].backend, "ref");
+    ASSERT_FALSE(st[0].refusals.empty());
+    EXPECT_NE(st[0].refusals[0].reason.find("nonzero input zero point"), std::string::npos) << st[0].refusals[0].reason;
+    check_against_ref(g, {rand_q(DataType::kInt8, {1, 4}, 1, -100, 100)}, {.onednn_nodes = {"none"}});
+}
+
+TEST(OnednnInt8, QPools) {
+    QAT_REQUIRE_ONEDNN();
+    struct P {
+        const char* op;
+        int out, xzp, yzp;
+        bool include_pad, ceil;
+        DataType xt;
+    };
+    for (const P& c : {P{fused::kQAveragePool, fused::kOnnxInt8, 0, 0, false, false, DataType::kInt8},
+                       P{fused::kQAveragePool, fused::kOnnxInt8, 0, 5, true, false, DataType::kInt8},
+                       P{fused::kQAveragePool, fused::kOnnxFloat, 3, 0, false, true, DataType::kInt8},
+                       P{fused::kQAveragePool, fused::kOnnxUint8, 128, 120, false, false, DataType::kUint8},
+                       P{fused::kQGlobalAveragePool, fused::kOnnxInt8, 0, -3, false, false, DataType::kInt8},
+                       P{fused::kQGlobalAveragePool, fused::kOnnxFloat, 0, 0, false, false, DataType::kInt8}}) {
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", c.xt, Shape{2, 8, 9, 9});
+        ir::Node* n = g.add_node(c.op, {x}, {"y"}, "qpool", fused::kDomain);
+        if (std::string(c.op) == fused::kQAveragePool) {
+            n->set_attr("kernel_shape", ints({3, 3}));
+            n->set_attr("strides", ints({2, 2}));
+            if (!c.ceil) n->set_attr("pads", ints({1, 1, 1, 1}));
+            n->set_attr("count_include_pad", i64(c.include_pad));
+            n->set_attr("ceil_mode", i64(c.ceil));
+        }
+        n->set_attr("x_scale", f32(0.05f));
+        n->set_attr("x_zero_point", i64(c.xzp));
+        n->set_attr("out_dtype", i64(c.out));
+        if (c.out != fused::kOnnxFloat) {
+            n->set_attr("y_scale", f32(0.03f));
+            n->set_attr("y_zero_point", i64(c.yzp));
+        }
+        g.add_output(n->output(0));
+        SCOPED_TRACE(std::string(c.op) + " out " + std::to_string(c.out));
+        check_against_ref(g, {q_input(c.xt, {2, 8, 9, 9}, c.xzp, 5)});
+    }
+}
+
+// A small quantized network the way the engine passes emit it: Q -> QConv(relu) -> MaxPool (int8)
+// -> QConv -> QConv(add residual, relu) -> QGlobalAveragePool -> Flatten (ref) -> QGemm -> float.
+// Tensors stay in oneDNN layouts (u8 storage after ReLU) between the oneDNN ops and are converted
+// for Flatten and for the int8 graph output.
+ir::Node* qconv(ir::Graph& g, ir::Value* x, int64_t cin, int64_t cout, int64_t k, const std::string& name,
+                std::vector<std::string> post_ops, ir::Value* residual = nullptr) {
+    std::vector<ir::Value*> ins{
+        x, constant(g, name + ".w", rand_q(DataType::kInt8, {cout, cin, k, k}, cout + k, -127, 127)),
+        constant(g, name + ".b", rand_f32({cout}, cout))};
+    if (residual) ins.push_back(residual);
+    ir::Node* n = g.add_node(fused::kQConv, ins, {name}, name, fused::kDomain);
+    int64_t p = k / 2;
+    n->set_attr("pads", ints({p, p, p, p}));
+    QCase c;
+    c.out = fused::kOnnxInt8;
+    c.post_ops = std::move(post_ops);
+    c.residual = residual ? DataType::kInt8 : DataType::kUndefined;
+    Scales s = pick_scales(cin * k * k, cout, true);
+    set_q_attrs(n, c, s);
+    // Keep activations in a typical int8 range for the next layer (its x_scale is the same).
+    n->set_attr("y_scale", f32(s.xs * 40.0f));
+    n->set_attr("x_scale", f32(s.xs * 40.0f));
+    if (residual) n->set_attr("residual_scale", f32(s.xs * 40.0f));
+    return n;
+}
+
+void quantized_net(bool residual_is_output) {
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), 3, 16, 16});
+    ir::Node* q =
+        g.add_node("QuantizeLinear",
+                   {x, constant(g, "qs", Tensor::scalar<float>(0.02f)), constant(g, "qz", Tensor::scalar<int8_t>(0))},
+                   {"xq"}, "quant");
+    ir::Node* c1 = qconv(g, q->output(0), 3, 16, 3, "c1", {"relu"});
+    ir::Node* mp = g.add_node("MaxPool", {c1->output(0)}, {"mp"}, "mp");
+    mp->set_attr("kernel_shape", ints({2, 2}));
+    mp->set_attr("strides", ints({2, 2}));
+    ir::Node* c2 = qconv(g, mp->output(0), 16, 16, 3, "c2", {"relu"});
+    ir::Node* c3 = qconv(g, c2->output(0), 16, 16, 1, "c3", {"add", "relu"}, mp->output(0));
+    ir::Node* gap = g.add_node(fused::kQGlobalAveragePool, {c3->output(0)}, {"gap"}, "gap", fused::kDomain);
+    float s3 = c3->attr_float("y_scale", 1);
+    gap->set_attr("x_scale", f32(s3));
+    gap->set_attr("y_scale", f32(s3));
+    gap->set_attr("out_dtype", i64(fused::kOnnxInt8));
+    ir::Node* fl = g.add_node("Flatten", {gap->output(0)}, {"flat"}, "flat");
+    fl->set_attr("axis", i64(1));
+    ir::Node* fc = g.add_node(fused::kQGemm,
+                              {fl->output(0), constant(g, "fc.w", rand_q(DataType::kInt8, {10, 16}, 9, -127, 127)),
+                               constant(g, "fc.b", rand_f32({10}, 10))},
+                              {"logits"}, "fc", fused::kDomain);
+    fc->set_attr("x_scale", f32(s3));
+    fc->set_attr("w_scales", floats({0.01f}));
+    fc->set_attr("trans_b", i64(1));
+    fc->set_attr("out_dtype", i64(fused::kOnnxFloat));
+    g.add_output(fc->output(0));
+    g.add_output(c2->output(0));                          // an int8 output in a oneDNN layout, converted for the caller
+    if (residual_is_output) g.add_output(mp->output(0));  // the residual then cannot be overwritten
+    Expect e;
+    e.onednn_nodes = {"quant", "c1", "mp", "c2", "c3", "gap", "fc"};
+    e.expect_blocked = true;
+    e.threads = 2;
+    e.more_inputs = {{rand_f32({4, 3, 16, 16}, 2, -2, 2)}, {rand_f32({1, 3, 16, 16}, 3, -2, 2)}};
+    // Errors compound through layers (a 1-step difference feeds the next conv); the float logits
+    // get a bound of a few of their own quantization steps.
+    e.lsb = 1;
+    e.tol = 0.05f;
+    check_against_ref(g, {rand_f32({1, 3, 16, 16}, 1, -2, 2)}, e);
+}
+
+TEST(OnednnInt8, QuantizedNetLayoutHandOffInPlaceResidual) {
+    QAT_REQUIRE_ONEDNN();
+    quantized_net(false);
+}
+
+TEST(OnednnInt8, QuantizedNetResidualAlsoGraphOutput) {
+    QAT_REQUIRE_ONEDNN();
+    quantized_net(true);
+}
+
+}  // namespace
+}  // namespace qat::onednn_test
