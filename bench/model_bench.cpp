@@ -1,0 +1,327 @@
+// Model benchmark behind docs/BENCHMARKS.md: ResNet-50 v1, MobileNetV2 and EfficientNet-B0 at
+// 224x224 (random weights from the model zoo), quantized TensorRT-style (Q/DQ on every conv
+// input and weight, ranges from a random-input calibration pass), then timed side by side in one
+// run, same batch and threads:
+//   ours INT8   the Q/DQ file through the engine (fused com.qat ops on oneDNN)
+//   ours FP32   the FP32 file through the engine (BN folded, FP32 oneDNN kernels)
+//   ORT FP32    ONNX Runtime on the FP32 file          (tools/ort_bench.js)
+//   ORT Q/DQ    ONNX Runtime on the very same Q/DQ file
+// plus the achieved GOPS of our INT8 convolutions as a percentage of the VNNI peak measured here.
+//
+//   build-onednn/bin/qat_model_bench [--models resnet_v1,mobilenet_v2,efficientnet_b0]
+//       [--batch 1,16] [--threads 2] [--warmup 5] [--iterations 30] [--out-dir DIR]
+//       [--json FILE] [--no-ort]
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "backends/registry.h"
+#include "engine/engine.h"
+#include "int8_peak.h"
+#include "ir/fused_ops.h"
+#include "models/zoo.h"
+#include "onnx/onnx_export.h"
+#include "quant/quantize.h"
+#include "runtime/plan.h"
+
+namespace {
+
+using namespace qat;
+
+struct Args {
+    std::vector<std::string> models{"resnet_v1", "mobilenet_v2", "efficientnet_b0"};
+    std::vector<int64_t> batches{1, 16};
+    int threads = 2;
+    int warmup = 5;
+    int iterations = 30;
+    std::string out_dir;
+    std::string json_path;
+    bool ort = true;
+};
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "qat_model_bench: error: %s\n", msg.c_str());
+    std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        std::string k = argv[i];
+        auto val = [&]() -> std::string {
+            if (i + 1 >= argc) die(k + " needs a value");
+            return argv[++i];
+        };
+        auto num = [&](const std::string& v) {
+            char* end = nullptr;
+            long x = std::strtol(v.c_str(), &end, 10);
+            if (*end || x < 0) die("bad value '" + v + "' for " + k);
+            return x;
+        };
+        if (k == "--models")
+            a.models = split(val());
+        else if (k == "--batch") {
+            a.batches.clear();
+            for (const auto& b : split(val())) a.batches.push_back(num(b));
+        } else if (k == "--threads")
+            a.threads = static_cast<int>(num(val()));
+        else if (k == "--warmup")
+            a.warmup = static_cast<int>(num(val()));
+        else if (k == "--iterations")
+            a.iterations = static_cast<int>(num(val()));
+        else if (k == "--out-dir")
+            a.out_dir = val();
+        else if (k == "--json")
+            a.json_path = val();
+        else if (k == "--no-ort")
+            a.ort = false;
+        else
+            die("unknown option " + k);
+    }
+    if (a.threads < 1 || a.iterations < 1) die("--threads and --iterations must be >= 1");
+    return a;
+}
+
+Tensor random_input(std::vector<int64_t> dims, uint64_t seed) {
+    Tensor t = Tensor::empty(DataType::kFloat32, std::move(dims));
+    std::mt19937_64 g(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(g);
+    return t;
+}
+
+// Calibration on random images (the weights are random too): amax of every tensor asked for.
+quant::ActivationRangeFn random_calibration(int threads) {
+    return [threads](const ir::Graph& g,
+                     const std::vector<std::string>& tensors) -> Result<std::map<std::string, float>> {
+        std::set<std::string> want(tensors.begin(), tensors.end());
+        std::map<std::string, float> amax;
+        QAT_ASSIGN_OR_RETURN(
+            auto plan, runtime::Plan::compile(g, {.registry = &backends::default_registry(), .num_threads = threads}));
+        auto observe = [&](const std::string& name, const Tensor& t) {
+            if (!want.count(name) || t.dtype() != DataType::kFloat32) return;
+            float m = amax.count(name) ? amax[name] : 0.0f;
+            for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.data<float>()[i]));
+            amax[name] = m;
+        };
+        for (uint64_t s = 0; s < 2; ++s) {
+            Tensor x = random_input({1, 3, 224, 224}, 100 + s);
+            observe(plan->input_names()[0], x);
+            auto r = plan->run(std::vector<Tensor>{x}, [&](const ir::Node& n, const std::vector<Tensor>& outs) {
+                for (size_t i = 0; i < outs.size(); ++i)
+                    if (n.output(i)) observe(n.output(i)->name(), outs[i]);
+                return OkStatus();
+            });
+            if (!r.ok()) return std::move(r).take_status();
+        }
+        for (const auto& t : tensors)
+            if (!amax.count(t) || amax[t] <= 0) amax[t] = 1.0f;
+        return amax;
+    };
+}
+
+struct Timing {
+    double median = 0, mean = 0, min = 0, p90 = 0;
+};
+
+Timing time_engine(engine::Engine& e, const Tensor& x, int warmup, int iterations) {
+    std::vector<Tensor> in{x};
+    for (int i = 0; i < warmup; ++i) {
+        auto r = e.run(in);
+        if (!r.ok()) die(r.status().to_string());
+    }
+    std::vector<double> lat;
+    for (int i = 0; i < iterations; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = e.run(in);
+        if (!r.ok()) die(r.status().to_string());
+        lat.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(lat.begin(), lat.end());
+    Timing t;
+    t.min = lat.front();
+    t.median = lat[lat.size() / 2];
+    for (double v : lat) t.mean += v / static_cast<double>(lat.size());
+    t.p90 = lat[std::min(lat.size() - 1, static_cast<size_t>(std::ceil(0.9 * static_cast<double>(lat.size()))) - 1)];
+    return t;
+}
+
+// Conv GOPS of an engine's INT8 convolutions from the plan's per-step profile.
+struct ConvStats {
+    double int8_conv_ms = 0, int8_conv_gop = 0, steps_ms = 0, fp32_ms = 0, convert_ms = 0;
+    int int8_ops = 0, fp32_ops = 0;
+};
+
+ConvStats profile_engine(engine::Engine& e, const Tensor& x, int runs) {
+    e.plan().set_profiling(true);
+    e.plan().reset_profile();
+    for (int i = 0; i < runs; ++i) {
+        auto r = e.run(std::vector<Tensor>{x});
+        if (!r.ok()) die(r.status().to_string());
+    }
+    ConvStats s;
+    for (const auto& p : e.plan().profile()) {
+        if (p.runs == 0) continue;
+        double ms = p.total_ms / static_cast<double>(p.runs);
+        s.steps_ms += ms;
+        s.convert_ms += p.convert_ms / static_cast<double>(p.runs);
+        const ir::Node& n = *p.node;
+        bool q = ir::fused::is_fused_op(n);
+        if (q)
+            ++s.int8_ops;
+        else if (n.op_type() != "QuantizeLinear" && n.op_type() != "DequantizeLinear") {
+            bool int_in = false;
+            for (auto* v : n.inputs()) int_in = int_in || (v && is_quantized_type(v->dtype()));
+            if (!int_in) {
+                ++s.fp32_ops;
+                s.fp32_ms += ms;
+            }
+        }
+        if (n.op_type() == ir::fused::kQConv && n.input(1) && n.input(1)->is_constant() && !p.out_dims.empty()) {
+            const auto& wd = n.input(1)->constant().dims();
+            double k = 1;
+            for (size_t i = 1; i < wd.size(); ++i) k *= static_cast<double>(wd[i]);
+            s.int8_conv_gop += 2.0 * static_cast<double>(numel_of(p.out_dims[0])) * k / 1e9;
+            s.int8_conv_ms += ms;
+        }
+    }
+    e.plan().set_profiling(false);
+    return s;
+}
+
+std::string ort_bench_script() { return std::string(QAT_SOURCE_DIR) + "/tools/ort_bench.js"; }
+
+// Median latency of ONNX Runtime on `model` (ms), or -1 with a message.
+double run_ort(const std::string& model, int64_t batch, int threads, int warmup, int iterations, std::string* err) {
+    std::string cmd = "node '" + ort_bench_script() + "' '" + model + "' --batch " + std::to_string(batch) +
+                      " --threads " + std::to_string(threads) + " --warmup " + std::to_string(warmup) +
+                      " --iterations " + std::to_string(iterations) + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) {
+        *err = "cannot start node";
+        return -1;
+    }
+    std::string text;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) text.append(buf.data(), n);
+    int rc = pclose(p);
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (rc != 0 || j.is_discarded() || !j.contains("latency_ms")) {
+        *err = text;
+        return -1;
+    }
+    return j["latency_ms"]["median"].get<double>();
+}
+
+std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a = parse(argc, argv);
+    std::string dir = a.out_dir;
+    if (dir.empty()) dir = (std::filesystem::temp_directory_path() / "qat_model_bench").string();
+    std::filesystem::create_directories(dir);
+
+    double peak = qat::bench::vnni_peak_gops(a.threads, 1.0);
+    std::printf("machine: %s, %d threads; VNNI loop peak %.0f GOPS\n", cpu_model().c_str(), a.threads, peak);
+    std::printf(
+        "| model | batch | ours INT8 ms | ours FP32 ms | ORT FP32 ms | ORT Q/DQ ms | INT8 vs ORT FP32 | "
+        "INT8 vs ORT Q/DQ | INT8 vs our FP32 | our FP32 vs ORT FP32 | INT8 conv GOPS | % of peak |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::fflush(stdout);
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& name : a.models) {
+        models::ZooOptions zo;
+        zo.channels = 3;
+        zo.height = zo.width = 224;
+        zo.classes = 1000;
+        zo.variant = models::ZooVariant::kFull;
+        zo.seed = 1;
+        auto g = models::build_zoo_model(name, zo);
+        if (!g.ok()) die(g.status().to_string());
+        std::string fp32_path = dir + "/" + name + "_fp32.onnx", qdq_path = dir + "/" + name + "_qdq.onnx";
+        if (auto s = onnx::save_model(**g, fp32_path); !s.ok()) die(s.to_string());
+        auto q = (*g)->clone();
+        quant::QuantizeOptions qo;
+        qo.activation_ranges = random_calibration(a.threads);
+        auto qs = quant::quantize_graph(*q, qo);
+        if (!qs.ok()) die("quantize " + name + ": " + qs.status().to_string());
+        if (auto s = onnx::save_model(*q, qdq_path); !s.ok()) die(s.to_string());
+
+        for (int64_t b : a.batches) {
+            Tensor x = random_input({b, 3, 224, 224}, 7);
+            auto e8 = engine::build_engine(*q, {.threads = a.threads, .batch = b});
+            if (!e8.ok()) die("INT8 engine of " + name + ": " + e8.status().to_string());
+            auto e32 = engine::build_engine(**g, {.threads = a.threads, .batch = b, .fuse_int8 = false});
+            if (!e32.ok()) die("FP32 engine of " + name + ": " + e32.status().to_string());
+            Timing t8 = time_engine(*e8, x, a.warmup, a.iterations);
+            Timing t32 = time_engine(*e32, x, a.warmup, a.iterations);
+            ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
+            double ort32 = -1, ortq = -1;
+            std::string err;
+            if (a.ort) {
+                ort32 = run_ort(fp32_path, b, a.threads, a.warmup, a.iterations, &err);
+                if (ort32 < 0) std::fprintf(stderr, "ORT FP32 %s: %s\n", name.c_str(), err.c_str());
+                ortq = run_ort(qdq_path, b, a.threads, a.warmup, a.iterations, &err);
+                if (ortq < 0) std::fprintf(stderr, "ORT Q/DQ %s: %s\n", name.c_str(), err.c_str());
+            }
+            double conv_gops = cs.int8_conv_ms > 0 ? cs.int8_conv_gop / (cs.int8_conv_ms / 1e3) : 0;
+            auto ratio = [](double num, double den) { return num > 0 && den > 0 ? num / den : 0.0; };
+            std::printf("| %s | %lld | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx | %.2fx | %.0f | %.0f%% |\n",
+                        name.c_str(), static_cast<long long>(b), t8.median, t32.median, ort32, ortq,
+                        ratio(ort32, t8.median), ratio(ortq, t8.median), ratio(t32.median, t8.median),
+                        ratio(ort32, t32.median), conv_gops, peak > 0 ? 100.0 * conv_gops / peak : 0.0);
+            std::fflush(stdout);
+            results.push_back({{"model", name},
+                               {"batch", b},
+                               {"threads", a.threads},
+                               {"ours_int8_ms", t8.median},
+                               {"ours_int8_min_ms", t8.min},
+                               {"ours_fp32_ms", t32.median},
+                               {"ort_fp32_ms", ort32},
+                               {"ort_qdq_ms", ortq},
+                               {"int8_conv_gops", conv_gops},
+                               {"vnni_peak_gops", peak},
+                               {"int8_fused_ops", cs.int8_ops},
+                               {"fp32_ops", cs.fp32_ops},
+                               {"fp32_ms", cs.fp32_ms},
+                               {"layout_convert_ms", cs.convert_ms}});
+        }
+    }
+    if (!a.json_path.empty()) {
+        std::ofstream f(a.json_path);
+        f << results.dump(2) << "\n";
+    }
+    return 0;
+}
