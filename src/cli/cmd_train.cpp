@@ -8,8 +8,10 @@
 // and log paths, and a --resume checkpoint. SIGINT / SIGTERM stop after the current step with a
 // checkpoint (exit code 130); `--resume CKPT` continues with identical results.
 //
-// This file holds both commands (they share every option); cmd_finetune.cpp registers the second.
-// No libtorch header here: the trainer is behind train/train.h.
+// This file holds both commands (they share every option). It is part of the qat-train executable
+// (train_main.cpp), not of qat: qat forwards `train` / `finetune` to qat-train (train_forward.cpp)
+// so that it never pays libtorch's start-up. No libtorch header here: the trainer is behind
+// train/train.h.
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,10 +27,7 @@
 #include "core/logging.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
-
-#if QAT_WITH_TORCH
 #include "train/train.h"
-#endif
 
 namespace qat::cli {
 namespace {
@@ -63,8 +62,6 @@ struct TrainCliOptions {
     int64_t calib_batches = 8;
     bool quiet = false, json = false;
 };
-
-#if QAT_WITH_TORCH
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when libtorch loads it (before main): to give it the
 // core type of this CPU, the process starts itself again with the variable set. Once only
@@ -228,8 +225,6 @@ Status run_train(const TrainCliOptions& c, bool finetune, int* exit_code) {
     return OkStatus();
 }
 
-#endif  // QAT_WITH_TORCH
-
 }  // namespace
 
 void add_training_command(CLI::App& app, bool finetune) {
@@ -314,18 +309,11 @@ void add_training_command(CLI::App& app, bool finetune) {
     sub->add_flag("--json", c->json, "Print one JSON summary (no progress bars)")->group(r);
     sub->add_flag("-q,--quiet", c->quiet, "No progress bars")->group(r);
     sub->callback([c, finetune, name] {
-#if QAT_WITH_TORCH
         maybe_reexec_for_openblas();
         int code = kExitOk;
         run_command(name, [&] { return run_train(*c, finetune, &code); });
         if (code != kExitOk && exit_code() == kExitOk) set_exit_code(code);
-#else
-        (void)finetune;
-        report_error(name, "this qat was built without libtorch (QAT_WITH_TORCH=OFF): training is not available");
-#endif
     });
 }
-
-void add_train_command(CLI::App& app) { add_training_command(app, false); }
 
 }  // namespace qat::cli

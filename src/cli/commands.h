@@ -28,7 +28,9 @@ void add_compare_command(CLI::App& app);
 void add_sensitivity_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);
-// `qat train` and `qat finetune` share their options (cmd_train.cpp).
+// In qat, add_train_command / add_finetune_command forward to the qat-train executable
+// (train_forward.cpp); qat-train registers the real commands, which share their options
+// (cmd_train.cpp).
 void add_training_command(CLI::App& app, bool finetune);
 
 }  // namespace qat::cli
