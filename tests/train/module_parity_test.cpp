@@ -1,7 +1,8 @@
 // The Graph -> libtorch bridge against the reference backend (the oracle): FP32 forward parity
 // (1e-4 relative) on the zoo models and on small graphs for every op lowering with non-default
-// attributes, fake-quant parity with Q/DQ execution on quantized zoo models, and the refusals
-// (ops without training support, Q/DQ that are not pairs) that name the node.
+// attributes, and the refusals (ops without training support, Q/DQ that are not pairs) that name
+// the node. Fake-quant parity with Q/DQ execution is checked through accuracy in trainer_test.cpp
+// (the exported Q/DQ model on the reference backend against the trainer's own evaluation).
 #include <gtest/gtest.h>
 
 #include <functional>
