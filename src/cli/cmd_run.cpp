@@ -24,6 +24,7 @@
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "onnx/onnx_import.h"
+#include "onnx/shape_inference.h"
 #include "onnx/tensor_proto.h"
 #include "runtime/plan.h"
 
@@ -169,6 +170,9 @@ Status run_model(const RunOptions& o) {
     }
 
     QAT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> g, onnx::load_model(o.model));
+    // Dtypes and shapes on every value let each backend refuse what it cannot run (e.g. oneDNN
+    // and the int64 shape tensors of tf2onnx models) at compile time instead of failing later.
+    onnx::infer_shapes(*g).ignore();
 
     std::map<std::string, const ir::Value*> graph_inputs;
     std::string input_list;
