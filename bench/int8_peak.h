@@ -1,5 +1,5 @@
 // The INT8 peak of this machine, measured two ways for bench/: a tight AVX-512 VNNI loop
-// (vpdpbusd on independent accumulators, one OpenMP thread per core: the hardware ceiling) and a
+// (vpdpbusd on independent accumulators, one thread per core: the hardware ceiling) and a
 // compute-bound oneDNN int8 convolution (what a real kernel reaches). Model benchmarks report
 // their convolutions as a percentage of the VNNI loop's figure.
 //
@@ -7,10 +7,11 @@
 #pragma once
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <chrono>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 namespace qat::bench {
 
@@ -43,25 +44,33 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) inline int32_t vnni_kern
                                  _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
     s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)),
                                              _mm512_add_epi32(_mm512_add_epi32(c12, c13), _mm512_add_epi32(c14, c15))));
-    return _mm512_reduce_add_epi32(s);
+    // Not _mm512_reduce_add_epi32: GCC 12's header trips -Wuninitialized inside it.
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, s);
+    int32_t sum = 0;
+    for (int32_t v : lanes) sum += v;
+    return sum;
 }
 
 inline constexpr double kOpsPerRep = 16.0 * 64.0 * 2.0;
 
-// GOPS of the VNNI loop on `threads` threads for about `seconds` (best of a few rounds).
+// GOPS of the VNNI loop on `threads` threads for about `seconds` (best of a few rounds). Plain
+// std::thread, so that code built without OpenMP (the qat CLI's `bench --profile`) can use it.
 inline double vnni_peak_gops(int threads, double seconds = 0.5) {
-    if (!has_vnni()) return 0;
+    if (!has_vnni() || threads < 1) return 0;
     const int64_t reps = 4 << 20;
     double best = 0;
     auto t_end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     volatile int32_t sink = 0;
     do {
         auto t0 = std::chrono::steady_clock::now();
-#pragma omp parallel num_threads(threads)
-        {
-            int32_t r = vnni_kernel(reps, omp_get_thread_num() + 1);
-            if (r == 42) sink = r;
-        }
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t)
+            pool.emplace_back([&sink, reps, t] {
+                int32_t r = vnni_kernel(reps, t + 1);
+                if (r == 42) sink = r;
+            });
+        for (auto& th : pool) th.join();
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         double g = kOpsPerRep * static_cast<double>(reps) * threads / s / 1e9;
         if (g > best) best = g;

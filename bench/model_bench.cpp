@@ -10,7 +10,11 @@
 //
 //   build-onednn/bin/qat_model_bench [--models resnet_v1,mobilenet_v2,efficientnet_b0]
 //       [--batch 1,16] [--threads 2] [--warmup 5] [--iterations 30] [--out-dir DIR]
-//       [--json FILE] [--no-ort]
+//       [--json FILE] [--markdown FILE] [--no-ort]
+// stdout gets the Markdown table as the rows come in; --markdown writes the same table with its
+// header (date, machine, command, VNNI peak) and the goal check of issue 6 to FILE, --json one
+// object {"date", "machine", "command", "threads", "vnni_peak_gops", "results": [...]} to FILE.
+// ORT columns are "n/a" when node / onnxruntime-node cannot run the file (--no-ort: not run).
 #include <omp.h>
 
 #include <algorithm>
@@ -19,6 +23,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -30,6 +35,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/file_util.h"
 #include "engine/engine.h"
 #include "int8_peak.h"
 #include "ir/fused_ops.h"
@@ -50,6 +56,7 @@ struct Args {
     int iterations = 30;
     std::string out_dir;
     std::string json_path;
+    std::string markdown_path;
     bool ort = true;
 };
 
@@ -96,6 +103,8 @@ Args parse(int argc, char** argv) {
             a.out_dir = val();
         else if (k == "--json")
             a.json_path = val();
+        else if (k == "--markdown")
+            a.markdown_path = val();
         else if (k == "--no-ort")
             a.ort = false;
         else
@@ -215,7 +224,8 @@ ConvStats profile_engine(engine::Engine& e, const Tensor& x, int runs) {
 std::string ort_bench_script() { return std::string(QAT_SOURCE_DIR) + "/tools/ort_bench.js"; }
 
 // Median latency of ONNX Runtime on `model` (ms), or -1 with a message.
-double run_ort(const std::string& model, int64_t batch, int threads, int warmup, int iterations, std::string* err) {
+double run_ort(const std::string& model, int64_t batch, int threads, int warmup, int iterations, std::string* err,
+               double* min_ms) {
     std::string cmd = "node '" + ort_bench_script() + "' '" + model + "' --batch " + std::to_string(batch) +
                       " --threads " + std::to_string(threads) + " --warmup " + std::to_string(warmup) +
                       " --iterations " + std::to_string(iterations) + " 2>&1";
@@ -234,6 +244,7 @@ double run_ort(const std::string& model, int64_t batch, int threads, int warmup,
         *err = text;
         return -1;
     }
+    *min_ms = j["latency_ms"]["min"].get<double>();
     return j["latency_ms"]["median"].get<double>();
 }
 
@@ -245,21 +256,105 @@ std::string cpu_model() {
     return "unknown";
 }
 
+// The 1-minute load average: benchmarks on a shared machine are only as good as this is low.
+double load_average() {
+    std::ifstream f("/proc/loadavg");
+    double l = -1;
+    f >> l;
+    return l;
+}
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+    return buf;
+}
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+
+// One measured configuration: the numbers of a table row.
+struct Row {
+    std::string model;
+    int64_t batch = 0;
+    double int8 = 0, fp32 = 0, ort_fp32 = -1, ort_qdq = -1, conv_gops = 0, peak = 0;
+};
+
+double ratio(double num, double den) { return num > 0 && den > 0 ? num / den : 0.0; }
+std::string ms_cell(double v) { return v > 0 ? fmt("%.2f", v) : "n/a"; }
+std::string x_cell(double v) { return v > 0 ? fmt("%.2fx", v) : "n/a"; }
+
+const char* kTableHeader =
+    "| model | batch | ours INT8 ms | ours FP32 ms | ORT INT8 (Q/DQ file) ms | ORT FP32 ms | INT8 vs ORT FP32 | "
+    "INT8 vs ORT Q/DQ | INT8 vs our FP32 | our FP32 vs ORT FP32 | INT8 conv GOPS | % of VNNI peak |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+std::string table_row(const Row& r) {
+    return "| " + r.model + " | " + std::to_string(r.batch) + " | " + ms_cell(r.int8) + " | " + ms_cell(r.fp32) +
+           " | " + ms_cell(r.ort_qdq) + " | " + ms_cell(r.ort_fp32) + " | " + x_cell(ratio(r.ort_fp32, r.int8)) +
+           " | " + x_cell(ratio(r.ort_qdq, r.int8)) + " | " + x_cell(ratio(r.fp32, r.int8)) + " | " +
+           x_cell(ratio(r.ort_fp32, r.fp32)) + " | " + fmt("%.0f", r.conv_gops) + " | " +
+           (r.peak > 0 ? fmt("%.0f%%", 100.0 * r.conv_gops / r.peak) : std::string("n/a")) + " |\n";
+}
+
+// The goals of issue 6, checked row by row ("met" / "MISSED" / "n/a").
+std::string goal_table(const std::vector<Row>& rows) {
+    struct Goal {
+        const char* name;
+        double target;
+        double (*value)(const Row&);
+        const char* unit;
+    };
+    const Goal goals[] = {
+        {"INT8 vs ORT FP32 >= 3.0x", 3.0, [](const Row& r) { return ratio(r.ort_fp32, r.int8); }, "x"},
+        {"INT8 vs ORT Q/DQ >= 4.0x", 4.0, [](const Row& r) { return ratio(r.ort_qdq, r.int8); }, "x"},
+        {"INT8 vs our FP32 >= 3.0x", 3.0, [](const Row& r) { return ratio(r.fp32, r.int8); }, "x"},
+        {"our FP32 vs ORT FP32 >= 1.0x", 1.0, [](const Row& r) { return ratio(r.ort_fp32, r.fp32); }, "x"},
+        {"INT8 convs >= 70% of VNNI peak", 70.0,
+         [](const Row& r) { return r.peak > 0 ? 100.0 * r.conv_gops / r.peak : 0.0; }, "%"},
+    };
+    std::string out = "| goal |";
+    for (const auto& r : rows) out += " " + r.model + " b" + std::to_string(r.batch) + " |";
+    out += "\n|---|";
+    for (size_t i = 0; i < rows.size(); ++i) out += "---|";
+    out += "\n";
+    for (const auto& g : goals) {
+        out += std::string("| ") + g.name + " |";
+        for (const auto& r : rows) {
+            double v = g.value(r);
+            if (v <= 0)
+                out += " n/a |";
+            else
+                out += " " + fmt(g.unit[0] == '%' ? "%.0f" : "%.2f", v) + g.unit +
+                       (v >= g.target ? " met" : " MISSED") + " |";
+        }
+        out += "\n";
+    }
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Args a = parse(argc, argv);
+    std::string command = "qat_model_bench";
+    for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
     std::string dir = a.out_dir;
     if (dir.empty()) dir = (std::filesystem::temp_directory_path() / "qat_model_bench").string();
     std::filesystem::create_directories(dir);
 
+    const std::string date = utc_now(), machine = cpu_model();
+    const double load_start = load_average();
     double peak = qat::bench::vnni_peak_gops(a.threads, 1.0);
-    std::printf("machine: %s, %d threads; VNNI loop peak %.0f GOPS\n", cpu_model().c_str(), a.threads, peak);
-    std::printf(
-        "| model | batch | ours INT8 ms | ours FP32 ms | ORT FP32 ms | ORT Q/DQ ms | INT8 vs ORT FP32 | "
-        "INT8 vs ORT Q/DQ | INT8 vs our FP32 | our FP32 vs ORT FP32 | INT8 conv GOPS | % of peak |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("%s; machine: %s, %d threads; VNNI loop peak %.0f GOPS; load average %.1f\n", date.c_str(),
+                machine.c_str(), a.threads, peak, load_start);
+    std::printf("%s", kTableHeader);
     std::fflush(stdout);
+    std::vector<Row> rows, min_rows;
     nlohmann::json results = nlohmann::json::array();
     for (const auto& name : a.models) {
         models::ZooOptions zo;
@@ -288,40 +383,93 @@ int main(int argc, char** argv) {
             Timing t8 = time_engine(*e8, x, a.warmup, a.iterations);
             Timing t32 = time_engine(*e32, x, a.warmup, a.iterations);
             ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
-            double ort32 = -1, ortq = -1;
+            // Free our engines' memory before ONNX Runtime runs in another process.
+            e8 = Status(StatusCode::kCancelled, "freed");
+            e32 = Status(StatusCode::kCancelled, "freed");
+            double ort32 = -1, ortq = -1, ort32_min = -1, ortq_min = -1;
             std::string err;
             if (a.ort) {
-                ort32 = run_ort(fp32_path, b, a.threads, a.warmup, a.iterations, &err);
+                ort32 = run_ort(fp32_path, b, a.threads, a.warmup, a.iterations, &err, &ort32_min);
                 if (ort32 < 0) std::fprintf(stderr, "ORT FP32 %s: %s\n", name.c_str(), err.c_str());
-                ortq = run_ort(qdq_path, b, a.threads, a.warmup, a.iterations, &err);
+                ortq = run_ort(qdq_path, b, a.threads, a.warmup, a.iterations, &err, &ortq_min);
                 if (ortq < 0) std::fprintf(stderr, "ORT Q/DQ %s: %s\n", name.c_str(), err.c_str());
             }
-            double conv_gops = cs.int8_conv_ms > 0 ? cs.int8_conv_gop / (cs.int8_conv_ms / 1e3) : 0;
-            auto ratio = [](double num, double den) { return num > 0 && den > 0 ? num / den : 0.0; };
-            std::printf("| %s | %lld | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx | %.2fx | %.0f | %.0f%% |\n",
-                        name.c_str(), static_cast<long long>(b), t8.median, t32.median, ort32, ortq,
-                        ratio(ort32, t8.median), ratio(ortq, t8.median), ratio(t32.median, t8.median),
-                        ratio(ort32, t32.median), conv_gops, peak > 0 ? 100.0 * conv_gops / peak : 0.0);
+            Row r;
+            r.model = name;
+            r.batch = b;
+            r.int8 = t8.median;
+            r.fp32 = t32.median;
+            r.ort_fp32 = ort32;
+            r.ort_qdq = ortq;
+            r.conv_gops = cs.int8_conv_ms > 0 ? cs.int8_conv_gop / (cs.int8_conv_ms / 1e3) : 0;
+            r.peak = peak;
+            rows.push_back(r);
+            // The same row from the fastest run of each: less sensitive to other work on the machine.
+            Row m = r;
+            m.int8 = t8.min;
+            m.fp32 = t32.min;
+            m.ort_fp32 = ort32 > 0 ? ort32_min : -1;
+            m.ort_qdq = ortq > 0 ? ortq_min : -1;
+            min_rows.push_back(m);
+            std::printf("%s", table_row(r).c_str());
             std::fflush(stdout);
             results.push_back({{"model", name},
                                {"batch", b},
                                {"threads", a.threads},
                                {"ours_int8_ms", t8.median},
                                {"ours_int8_min_ms", t8.min},
+                               {"ours_int8_p90_ms", t8.p90},
                                {"ours_fp32_ms", t32.median},
-                               {"ort_fp32_ms", ort32},
-                               {"ort_qdq_ms", ortq},
-                               {"int8_conv_gops", conv_gops},
-                               {"vnni_peak_gops", peak},
+                               {"ours_fp32_min_ms", t32.min},
+                               {"ort_fp32_ms", ort32 > 0 ? nlohmann::json(ort32) : nlohmann::json(nullptr)},
+                               {"ort_qdq_ms", ortq > 0 ? nlohmann::json(ortq) : nlohmann::json(nullptr)},
+                               {"ort_fp32_min_ms", ort32 > 0 ? nlohmann::json(ort32_min) : nlohmann::json(nullptr)},
+                               {"ort_qdq_min_ms", ortq > 0 ? nlohmann::json(ortq_min) : nlohmann::json(nullptr)},
+                               {"int8_vs_ort_fp32", ratio(ort32, t8.median)},
+                               {"int8_vs_ort_qdq", ratio(ortq, t8.median)},
+                               {"int8_vs_our_fp32", ratio(t32.median, t8.median)},
+                               {"our_fp32_vs_ort_fp32", ratio(ort32, t32.median)},
+                               {"int8_conv_gops", r.conv_gops},
+                               {"int8_conv_percent_of_peak", peak > 0 ? 100.0 * r.conv_gops / peak : 0.0},
                                {"int8_fused_ops", cs.int8_ops},
                                {"fp32_ops", cs.fp32_ops},
                                {"fp32_ms", cs.fp32_ms},
                                {"layout_convert_ms", cs.convert_ms}});
         }
     }
+    std::string goals = goal_table(rows);
+    std::string min_table = kTableHeader;
+    for (const auto& r : min_rows) min_table += table_row(r);
+    std::printf("\nfastest run of each (min latency):\n%s", min_table.c_str());
+    const double load_end = load_average();
+    std::printf("\n%s", goals.c_str());
     if (!a.json_path.empty()) {
-        std::ofstream f(a.json_path);
-        f << results.dump(2) << "\n";
+        nlohmann::json j = {{"date", date},
+                            {"machine", machine},
+                            {"command", command},
+                            {"threads", a.threads},
+                            {"warmup", a.warmup},
+                            {"iterations", a.iterations},
+                            {"vnni_peak_gops", peak},
+                            {"load_average_start", load_start},
+                            {"load_average_end", load_end},
+                            {"results", results}};
+        if (auto s = write_file_atomic(a.json_path, j.dump(2) + "\n"); !s.ok()) die(s.to_string());
+    }
+    if (!a.markdown_path.empty()) {
+        std::string md = "Measured " + date + " on " + machine + ", " + std::to_string(a.threads) +
+                         " threads, median of " + std::to_string(a.iterations) + " runs after " +
+                         std::to_string(a.warmup) + " warm-up runs; VNNI loop peak " + fmt("%.0f", peak) +
+                         " GOPS; 1-minute load average " + fmt("%.1f", load_start) + " at the start, " +
+                         fmt("%.1f", load_end) +
+                         " at the end (other work on the machine: the higher, the noisier).\n\n    " + command +
+                         "\n\n" + kTableHeader;
+        for (const auto& r : rows) md += table_row(r);
+        md += "\nGoal check (medians):\n\n" + goals;
+        md +=
+            "\nThe same from the fastest run of each (min latency; less sensitive to other work on the machine):\n\n" +
+            min_table + "\n" + goal_table(min_rows);
+        if (auto s = write_file_atomic(a.markdown_path, md); !s.ok()) die(s.to_string());
     }
     return 0;
 }

@@ -4,10 +4,10 @@
 // Latency of a model (.onnx built on the fly, or .engine) on random inputs, like trtexec:
 // min / median / mean / p90 / p99 and throughput. --profile times every plan step (which
 // backend, INT8 or FP32, achieved GOPS for convolutions and GEMMs, layout conversions);
-// --peak-gops adds "% of peak" for the INT8 convolutions (bench/micro_bench measures the VNNI
-// peak). --compare-ort runs ONNX Runtime (tools/ort_bench.js, onnxruntime-node) on the same
-// file with the same batch, threads, warm-up and iterations, right after our run, and prints the
-// ratio. --json prints one JSON object instead of the tables.
+// "% of peak" for the INT8 convolutions is against --peak-gops, or else against the AVX-512 VNNI
+// loop of bench/int8_peak.h measured for 0.3 s before profiling. --compare-ort runs ONNX Runtime (tools/ort_bench.js,
+// onnxruntime-node) on the same file with the same batch, threads, warm-up and iterations, right after our run, and
+// prints the ratio. --json prints one JSON object instead of the tables.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -24,7 +24,11 @@
 #include "cli/common.h"
 #include "cli/engine_options.h"
 #include "engine/engine.h"
+#include "engine/engine_file.h"
 #include "ir/fused_ops.h"
+
+// The VNNI peak loop of bench/ (header only), for "% of peak" when --peak-gops is not given.
+#include "../../bench/int8_peak.h"
 
 namespace qat::cli {
 namespace {
@@ -218,10 +222,15 @@ Result<nlohmann::json> run_ort(const BenchOptions& o, int threads) {
 Status bench(const BenchOptions& opt) {
     BenchOptions o = opt;
     QAT_RETURN_IF_ERROR(check_engine_flags(o.engine));
-    if (o.engine.batch < 1) return invalid_argument("--batch must be >= 1, got ", o.engine.batch);
+    // No --batch (-1): 1 for an .onnx, the engine's own batch for an engine file built with a
+    // fixed one (asking for batch 1 there would be refused).
+    const bool batch_given = o.engine.batch >= 0;
+    if (batch_given && o.engine.batch < 1) return invalid_argument("--batch must be >= 1, got ", o.engine.batch);
     if (o.iterations == 0 && o.duration <= 0) o.duration = 3.0;
     engine::EngineOptions eo = to_engine_options(o.engine);
+    if (!batch_given) eo.batch = engine::is_engine_file(o.model) ? 0 : 1;
     QAT_ASSIGN_OR_RETURN(engine::OpenedModel m, engine::open_model_or_engine(o.model, eo));
+    if (!batch_given) o.engine.batch = m.engine.options().batch > 0 ? m.engine.options().batch : 1;
     if (o.compare_ort && m.source == engine::ModelSource::kEngineFile)
         return invalid_argument("--compare-ort needs the .onnx model: ONNX Runtime cannot read '", o.model,
                                 "', a qat engine file");
@@ -252,6 +261,8 @@ Status bench(const BenchOptions& opt) {
     std::vector<runtime::StepProfile> prof;
     int prof_runs = 0;
     if (o.profile) {
+        // No --peak-gops: measure the VNNI loop here (0 on CPUs without AVX-512 VNNI: no % then).
+        if (o.peak_gops <= 0) o.peak_gops = qat::bench::vnni_peak_gops(threads, 0.3);
         e.plan().set_profiling(true);
         e.plan().reset_profile();
         prof_runs = std::max(3, std::min(50, ours.iterations));
@@ -408,17 +419,19 @@ Status bench(const BenchOptions& opt) {
 
 void add_bench_command(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    o->engine.batch = 1;
+    o->engine.batch = -1;  // not given: see bench()
     auto* sub = app.add_subcommand("bench", "Measure latency and throughput of a model (.onnx or .engine)");
     sub->add_option("model", o->model, "Model: .onnx (built on the fly) or .engine")->required();
-    add_engine_flags(sub, &o->engine, true, "Batch size of the random inputs (fixed at build time; default 1)");
+    add_engine_flags(sub, &o->engine, true,
+                     "Batch size of the random inputs (fixed at build time; default 1, or an engine file's own batch)");
     sub->add_option("--warmup", o->warmup, "Untimed runs first (default 10)")->check(CLI::NonNegativeNumber);
     auto* it = sub->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::PositiveNumber);
     auto* du = sub->add_option("--duration", o->duration, "Timed seconds (default 3 when --iterations is not given)")
                    ->check(CLI::PositiveNumber);
     it->excludes(du);
     sub->add_flag("--profile", o->profile, "Time every step: backend, INT8/FP32, GOPS, layout conversions");
-    sub->add_option("--peak-gops", o->peak_gops, "INT8 peak of this machine (bench/micro_bench), for % of peak")
+    sub->add_option("--peak-gops", o->peak_gops,
+                    "INT8 peak GOPS for % of peak (default with --profile: measured with a VNNI loop)")
         ->check(CLI::PositiveNumber);
     sub->add_flag("--compare-ort", o->compare_ort,
                   "Also run ONNX Runtime (tools/ort_bench.js) on the same .onnx, batch and threads");

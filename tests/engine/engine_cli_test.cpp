@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_util.h"
@@ -104,6 +106,121 @@ TEST_F(EngineCli, BadInputsAreRefused) {
     expect_error("eval " + cli_test::quote(path("short.engine")) + " --data fashion-mnist --limit 10", "eval",
                  {"truncated"});
     expect_error("eval " + cli_test::quote(model) + " --data nosuchkind:x", "eval", {"nosuchkind"});
+}
+
+// Bad Q/DQ parameters reach the user as one line and exit code 2 from build, explain, eval and
+// bench, naming the node and what is wrong with it; nothing is written.
+TEST_F(EngineCli, BadScalesAndChannelCountsAreRefused) {
+    struct Case {
+        const char* name;
+        std::vector<std::string> parts;
+        std::function<void(ir::Graph&)> edit;
+    };
+    const std::vector<Case> cases = {
+        {"nan_scale",
+         {"QuantizeLinear 'x_q'", "must be finite and > 0"},
+         [](ir::Graph& g) {
+             g.set_input(g.find_node("x_q"), 1, g.add_initializer("nan_s", Tensor::scalar<float>(std::nanf(""))));
+         }},
+        {"negative_scale",
+         {"DequantizeLinear 'r_dq'", "must be finite and > 0"},
+         [](ir::Graph& g) {
+             g.set_input(g.find_node("r_dq"), 1, g.add_initializer("neg_s", Tensor::scalar<float>(-0.1f)));
+         }},
+        {"zero_weight_scale",
+         {"DequantizeLinear 'c_wdq'", "must be finite and > 0"},
+         [](ir::Graph& g) {
+             g.set_input(g.find_node("c_wdq"), 1,
+                         g.add_initializer("zw", Tensor::from_vector<float>({4}, {0.1f, 0.0f, 0.1f, 0.1f})));
+         }},
+        // The conv has 4 output channels; 3 per-channel scales (and zero points) do not fit.
+        {"channel_count",
+         {"DequantizeLinear 'c_wdq'", "has 3 values", "4 channels along axis 0"},
+         [](ir::Graph& g) {
+             ir::Node* d = g.find_node("c_wdq");
+             g.set_input(d, 1, g.add_initializer("s3", Tensor::from_vector<float>({3}, {0.1f, 0.1f, 0.1f})));
+             g.set_input(d, 2, g.add_initializer("z3", Tensor::zeros(DataType::kInt8, {3})));
+         }},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        auto g = tiny_qdq_model();
+        c.edit(*g);
+        std::string m = save(*g, std::string(c.name) + ".onnx");
+        std::string out = path(std::string(c.name) + ".engine");
+        expect_error("build " + cli_test::quote(m) + " -o " + cli_test::quote(out), "build", c.parts);
+        EXPECT_FALSE(cli_test::fs::exists(out));
+        expect_error("explain " + cli_test::quote(m), "explain", c.parts);
+        expect_error("bench " + cli_test::quote(m) + " --iterations 1 --warmup 0", "bench", c.parts);
+    }
+}
+
+// `qat bench`: the JSON object has the documented fields with consistent statistics, --profile
+// shows the fused op running INT8, and bad flags or an engine file with --compare-ort are refused.
+TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    auto r =
+        run("bench " + cli_test::quote(model) + " --batch 3 --threads 1 --warmup 1 --iterations 7 --profile --json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j["batch"], 3);
+    EXPECT_EQ(j["threads"], 1);
+    EXPECT_EQ(j["iterations"], 7);
+    const auto& l = j["latency_ms"];
+    for (const char* k : {"min", "median", "mean", "p90", "p99"}) ASSERT_TRUE(l.contains(k)) << k;
+    EXPECT_GT(l["min"].get<double>(), 0.0);
+    EXPECT_LE(l["min"].get<double>(), l["median"].get<double>());
+    EXPECT_LE(l["median"].get<double>(), l["p90"].get<double>());
+    EXPECT_LE(l["p90"].get<double>(), l["p99"].get<double>());
+    // throughput = batch / mean latency.
+    EXPECT_NEAR(j["throughput_per_s"].get<double>(), 3 * 1000.0 / l["mean"].get<double>(),
+                1e-6 * j["throughput_per_s"].get<double>());
+    bool qconv_int8 = false;
+    for (const auto& p : j["profile"])
+        qconv_int8 = qconv_int8 || (p["op"] == "com.qat::QConv" && p["precision"] == "INT8");
+    EXPECT_TRUE(qconv_int8) << j["profile"].dump();
+    EXPECT_FALSE(j.contains("ort"));
+
+    auto t = run("bench " + cli_test::quote(model) + " --iterations 2 --warmup 0");
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("latency ms: min"), std::string::npos) << t.out;
+
+    expect_error("bench " + cli_test::quote(model) + " --batch 0", "bench", {"--batch"});
+    expect_error("bench " + cli_test::quote(path("missing.onnx")), "bench", {"missing.onnx"});
+    ASSERT_EQ(
+        run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --batch 2").exit_code,
+        0);
+    // Without --batch, an engine file with a fixed batch is timed at that batch.
+    auto eb = run("bench " + cli_test::quote(path("m.engine")) + " --iterations 2 --warmup 0 --json");
+    ASSERT_EQ(eb.exit_code, 0) << eb.err;
+    auto ej = nlohmann::json::parse(eb.out, nullptr, false);
+    ASSERT_FALSE(ej.is_discarded()) << eb.out;
+    EXPECT_EQ(ej["batch"], 2);
+    EXPECT_EQ(ej["source"], "engine");
+    expect_error("bench " + cli_test::quote(path("m.engine")) + " --compare-ort --iterations 1", "bench",
+                 {"--compare-ort", "m.engine"});
+    expect_error("bench " + cli_test::quote(path("m.engine")) + " --batch 5 --iterations 1", "bench", {"batch"});
+}
+
+// --compare-ort: ONNX Runtime (tools/ort_bench.js) runs the same file in the same command and the
+// speedup is the ratio of the two medians.
+TEST_F(EngineCli, BenchComparesWithOnnxRuntime) {
+    const std::string ort_dir = std::string(QAT_SOURCE_DIR) + "/third_party/ort/node_modules/onnxruntime-node";
+    if (!cli_test::fs::exists(ort_dir)) GTEST_SKIP() << "onnxruntime-node is not installed in " << ort_dir;
+    if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is not on PATH";
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    auto r = run("bench " + cli_test::quote(model) +
+                 " --batch 2 --threads 1 --warmup 1 --iterations 5 --compare-ort --json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    ASSERT_TRUE(j.contains("ort")) << r.out;
+    EXPECT_EQ(j["ort"]["batch"], 2);
+    EXPECT_EQ(j["ort"]["threads"], 1);
+    const double ort_median = j["ort"]["latency_ms"]["median"].get<double>();
+    EXPECT_GT(ort_median, 0.0);
+    EXPECT_NEAR(j["speedup_vs_ort"].get<double>(), ort_median / j["latency_ms"]["median"].get<double>(), 1e-9);
 }
 
 // An IDX data set whose pixel 0 encodes a class E (20 * E), with labels L; E != L for a known set

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backends/registry.h"
 #include "core/file_util.h"
 #include "engine/explain.h"
 #include "ir/fused_ops.h"
@@ -240,6 +241,76 @@ TEST(Explain, ReportsFusedOpsReasonsAndCoverage) {
     EXPECT_NE(table.find("INT8 coverage: "), std::string::npos) << table;
     const std::string json = engine::explain_to_json(*r);
     EXPECT_NE(json.find("\"int8_mac_share\""), std::string::npos);
+}
+
+// Unsupported combinations are never wrong, only slower: a Conv whose weight has a nonzero zero
+// point stays FP32 (the passes say why), and a QAdd with nonzero input zero points, which the
+// oneDNN backend declines, runs on the reference backend (explain lists the refusal). Both give
+// the unfused reference's results: the FP32 Conv exactly the same arithmetic (bound 1e-6
+// relative), the QAdd within one output step (float re-association in the sum).
+TEST(Explain, UnsupportedCombinationsFallBackAndSaySo) {
+    ir::Graph g;
+    g.info().set_opset("", 13);
+    Shape s{1, 4, 5, 5};
+    ir::Value* x = g.add_input("x", DataType::kFloat32, s);
+    ir::Value* xd = qdq(g, x, 0.02f, 0, "x");
+    ir::Value* wq = g.add_initializer("wq", Tensor::from_vector<int8_t>({4, 4, 1, 1}, [] {
+                                          std::vector<int8_t> v(16);
+                                          for (int i = 0; i < 16; ++i) v[i] = static_cast<int8_t>((i * 37) % 61 - 30);
+                                          return v;
+                                      }()));
+    ir::Node* wd = g.add_node("DequantizeLinear", {wq, test::scalar_f32(g, "ws", 0.05f), test::scalar_q(g, "wz", 3)},
+                              {"wd"}, "w_dq");
+    wd->output(0)->set_shape(Shape{4, 4, 1, 1});
+    ir::Node* c = g.add_node("Conv", {xd, wd->output(0)}, {"c"}, "conv_zp");
+    c->output(0)->set_shape(s);
+    // QAdd with zero point 5 on both inputs and the output (uint8).
+    ir::Value* a = qdq(g, c->output(0), 0.05f, 5, "a", DataType::kUint8);
+    ir::Value* b = qdq(g, x, 0.03f, 5, "b", DataType::kUint8);
+    ir::Node* add = g.add_node("Add", {a, b}, {"sum"}, "add_zp");
+    add->output(0)->set_shape(s);
+    ir::Value* y = qdq(g, add->output(0), 0.06f, 5, "y", DataType::kUint8);
+    g.add_output(y);
+
+    const bool have_onednn = [] {
+        for (const auto& n : backends::available_backends())
+            if (n == "onednn") return true;
+        return false;
+    }();
+    engine::EngineOptions o;
+    o.threads = 1;  // every backend, in priority order
+    auto e = engine::build_engine(g, o);
+    ASSERT_TRUE(e.ok()) << e.status().to_string();
+    auto r = engine::explain(*e);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    const std::string table = engine::format_explain_table(*r);
+    const engine::ExplainRow* conv = nullptr;
+    const engine::ExplainRow* qadd = nullptr;
+    for (const auto& row : r->rows) {
+        if (row.node == "conv_zp") conv = &row;
+        if (row.op == "QAdd") qadd = &row;
+    }
+    ASSERT_TRUE(conv && qadd) << table;
+    EXPECT_EQ(conv->op, "Conv");
+    EXPECT_EQ(conv->precision, "FP32");
+    ASSERT_FALSE(conv->reasons.empty()) << table;
+    EXPECT_NE(conv->reasons[0].find("weight zero point is not 0"), std::string::npos) << table;
+    EXPECT_EQ(r->fp32_mac_ops, 1);
+    EXPECT_EQ(r->int8_macs, 0);
+    EXPECT_NE(table.find("weight zero point is not 0"), std::string::npos) << table;
+    if (have_onednn) {
+        EXPECT_EQ(qadd->backend, "ref") << table;
+        bool declined = false;
+        for (const auto& why : qadd->reasons) declined = declined || why.rfind("onednn declined: ", 0) == 0;
+        EXPECT_TRUE(declined) << table;
+    }
+
+    Tensor in = random_tensor({1, 4, 5, 5}, 77, 0.0f, 1.0f);
+    auto want = test::run_ref(g, {in});
+    ASSERT_EQ(want.size(), 1u);
+    auto got = e->run(std::vector<Tensor>{in});
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_LE(test::max_abs_diff((*got)[0], want[0]), 0.06 * 1.0001) << "more than one output step apart";
 }
 
 }  // namespace
