@@ -32,6 +32,9 @@ void add_preprocess_flags(CLI::App* sub, PreprocessFlags* f) {
     sub->add_option("--std", f->std, "per-channel std after scale")->delimiter(',')->group("Preprocessing");
     sub->add_option("--layout", f->layout, "NCHW or NHWC")->capture_default_str()->group("Preprocessing");
     sub->add_flag("--to-rgb", f->to_rgb, "repeat a grey channel into 3")->group("Preprocessing");
+    sub->add_option("--resize", f->resize, "resize images first: S (shorter side, aspect kept) or HxW")
+        ->group("Preprocessing");
+    sub->add_option("--crop", f->crop, "then center-crop: S (SxS) or HxW")->group("Preprocessing");
 }
 
 void add_run_flags(CLI::App* sub, RunFlags* f) {
@@ -132,6 +135,13 @@ Result<data::Preprocess> make_preprocess(const PreprocessFlags& p, DataType samp
     else
         return invalid_argument("--layout must be NCHW or NHWC, got '", p.layout, "'");
     pre.to_rgb = p.to_rgb;
+    // The macro is several statements: keep the braces.
+    if (!p.resize.empty()) {
+        QAT_ASSIGN_OR_RETURN(pre.resize, data::parse_size(p.resize, "--resize"));
+    }
+    if (!p.crop.empty()) {
+        QAT_ASSIGN_OR_RETURN(pre.crop, data::parse_size(p.crop, "--crop"));
+    }
     return pre;
 }
 

@@ -47,6 +47,7 @@ struct PreprocessFlags {
     std::vector<float> mean, std;
     std::string layout = "NCHW";
     bool to_rgb = false;
+    std::string resize, crop;  // "S" or "HxW"; empty: none
 };
 
 struct RunFlags {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "core/npy.h"
 #include "onnx/onnx_import.h"
 
 using namespace qat;
@@ -89,6 +90,14 @@ TEST_F(QuantizeCli, QuantizesAndMarksUncalibrated) {
     EXPECT_EQ(dq_inputs(**g, "gap"), (std::vector<int>{0}));
     EXPECT_EQ(dq_inputs(**g, "fc"), (std::vector<int>{0, 1}));
     EXPECT_EQ((*g)->info().metadata("qat.uncalibrated").value_or(""), "1");
+    // `qat build` and `qat eval` refuse the marked model and say how to calibrate it.
+    ASSERT_TRUE(save_npy(path("x.npy"), Tensor::zeros(DataType::kFloat32, {4, 2, 8, 8})).ok());
+    ASSERT_TRUE(save_npy(path("y.npy"), Tensor::from_vector<int64_t>({4}, {0, 1, 2, 0})).ok());
+    expect_error("build " + quote(path("q.onnx")) + " -o " + quote(path("q.engine")), "build",
+                 {"q.onnx", "qat calibrate"});
+    EXPECT_FALSE(fs::exists(path("q.engine")));
+    expect_error("eval " + quote(path("q.onnx")) + " --data " + quote("npy:" + path("x.npy") + "," + path("y.npy")),
+                 "eval", {"q.onnx", "qat calibrate"});
 }
 
 TEST_F(QuantizeCli, CalibrationTableGivesACalibratedModel) {

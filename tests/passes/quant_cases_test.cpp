@@ -301,3 +301,51 @@ TEST(QuantCases, UnknownPresetAndCaseAreErrors) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("residual_add"), std::string::npos) << r.status().message();
 }
+
+// The docs' example of a user case (docs/QUANTIZE.md, "Adding a case in C++"): implemented
+// outside the library, handed in through QuantizeOptions::extra_cases, it runs after the preset
+// and its decision shows in the graph.
+namespace {
+class SoftmaxInputCase : public passes::quant::QdqCase {
+  public:
+    std::string name() const override { return "softmax_input"; }
+    std::string reason() const override { return "the engine has an INT8 Softmax"; }
+    bool match(const ir::Graph&, const passes::quant::QdqPlan&, const ir::Node& node) const override {
+        return node.op_type() == "Softmax";
+    }
+    void apply(const ir::Graph&, const ir::Node& node, passes::quant::QdqPlan& plan) const override {
+        quantize_input(node, 0, plan, "Softmax input");
+    }
+};
+}  // namespace
+
+TEST(QuantCases, UserCaseThroughExtraCases) {
+    const std::string before = R"(
+graph main(%x: f32[1,4]) -> (%y) {
+  %w = init f32[4,3]
+  %g = MatMul(%x, %w) @mm
+  %y = Softmax[axis=1](%g) @softmax
+})";
+    const std::string table_only = "graph main(%x: f32[1,4]) -> (%y) {\n" + act("x", "xd") +
+                                   wgt("w", "[4,3]", 3, 1, "wd") +
+                                   "  %g = MatMul(%xd, %wd) @mm\n  %y = Softmax[axis=1](%g) @softmax\n}\n";
+    const std::string with_case = "graph main(%x: f32[1,4]) -> (%y) {\n" + act("x", "xd") +
+                                  wgt("w", "[4,3]", 3, 1, "wd") + "  %g = MatMul(%xd, %wd) @mm\n" + act("g", "gd") +
+                                  "  %y = Softmax[axis=1](%gd) @softmax\n}\n";
+    // Without the case the Softmax input stays float ...
+    expect_quantized_as(before, table_only, "none");
+    // ... with it, it carries Q/DQ, and the summary names the case after the preset's.
+    auto g = parse(before);
+    auto want = parse(with_case);
+    ASSERT_TRUE(g && want);
+    quant::QuantizeOptions o;
+    o.extra_cases.push_back(std::make_unique<SoftmaxInputCase>());
+    quant::QuantizeSummary s = quant_test::quantize_with(*g, "none", std::move(o));
+    ASSERT_FALSE(s.cases.empty());
+    EXPECT_EQ(s.cases.back(), "softmax_input");
+    std::string diff;
+    ir::CompareOptions co;
+    co.payloads = false;
+    co.types = false;
+    EXPECT_TRUE(ir::same_structure(*want, *g, &diff, co)) << diff;
+}

@@ -4,10 +4,12 @@
 // output file on every kind of bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "cli/cli_test_util.h"
 #include "core/npy.h"
@@ -104,6 +106,92 @@ TEST_F(CalibrateCli, WritesModelTableAndTrtCache) {
     EXPECT_TRUE(found);
     // Every activation of the FP32 model, not only the quantized ones.
     for (const char* n : {"c1", "r1", "gap", "flat", "logits"}) EXPECT_TRUE(names.count(n)) << n;
+    // The table reads back into `qat quantize --calib-table` (same placement options): the
+    // same activation scales, and a calibrated model.
+    r = run("quantize " + model() + " --calib-table " + cli_test::quote(path("t.json")) + " -o " +
+            cli_test::quote(path("q.onnx")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const auto& [name, e] : t->tensors)
+        EXPECT_FLOAT_EQ(q_scale(path("q.onnx"), name), q_scale(path("out.onnx"), name)) << name;
+    EXPECT_FLOAT_EQ(q_scale(path("q.onnx"), "input"), data_max_ / 127.0f);
+    auto q = onnx::load_model(path("q.onnx"));
+    ASSERT_TRUE(q.ok());
+    EXPECT_FALSE(is_uncalibrated(**q));
+}
+
+// --resize / --crop: the calibration input is the center crop, so the input's amax is the max
+// over that window only (computed here from the raw data).
+TEST_F(CalibrateCli, ResizeAndCropFlags) {
+    std::mt19937 rng(5);
+    Tensor big = Tensor::empty(DataType::kFloat32, {8, 2, 12, 12});
+    float crop_max = 0;
+    for (int64_t n = 0; n < 8; ++n)
+        for (int64_t c = 0; c < 2; ++c)
+            for (int64_t h = 0; h < 12; ++h)
+                for (int64_t w = 0; w < 12; ++w) {
+                    // Large values on the border, small ones inside: the crop must drop the border.
+                    const bool inside = h >= 3 && h < 9 && w >= 3 && w < 9;
+                    float v = static_cast<float>((rng() % 1001) / 1000.0) * (inside ? 1.0f : 50.0f);
+                    big.data<float>()[((n * 2 + c) * 12 + h) * 12 + w] = v;
+                    if (inside) crop_max = std::max(crop_max, v);
+                }
+    ASSERT_TRUE(save_npy(path("big.npy"), big).ok());
+    auto r = run("calibrate " + model() + " --data " + npy("big.npy") + " --method max --crop 6 -o " + out() + " -q");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FLOAT_EQ(q_scale(path("out.onnx"), "input"), crop_max / 127.0f);
+    fs::remove(path("out.onnx"));
+    r = run("calibrate " + model() + " --data " + npy("big.npy") + " --method max --resize 8 --crop 6x6 -o " + out() +
+            " -q");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    fs::remove(path("out.onnx"));
+    expect_error("calibrate " + model() + " --data " + npy("big.npy") + " --crop 13 -o " + out(), "calibrate",
+                 {"crop 13x13", "12x12"});
+    expect_error("calibrate " + model() + " --data " + npy("big.npy") + " --resize 0 -o " + out(), "calibrate",
+                 {"--resize", "'0'"});
+    expect_error("calibrate " + model() + " --data " + npy("big.npy") + " --crop 7 -o " + out(), "calibrate",
+                 {"'input'", "[2,7,7]", "[N,2,6,6]"});
+    EXPECT_FALSE(fs::exists(path("out.onnx")));
+}
+
+// --sqnr-budget: 0 dB holds with every layer INT8; an unreachable budget sends every quantized
+// layer back to float (the float model's SQNR is infinite).
+TEST_F(CalibrateCli, SqnrBudget) {
+    std::mt19937 rng(9);
+    Tensor held = Tensor::empty(DataType::kFloat32, {10, 2, 6, 6});
+    for (int64_t i = 0; i < held.numel(); ++i)
+        held.data<float>()[i] = static_cast<float>((rng() % 2001) / 1000.0 - 1.0) * 3.0f;
+    ASSERT_TRUE(save_npy(path("held.npy"), held).ok());
+    const std::string base = "calibrate " + model() + " --data " + npy("data.npy") + " --eval-data " + npy("held.npy") +
+                             " --method max -o " + out() + " --json -q";
+    auto r = run(base + " --sqnr-budget 0");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out)["mixed_precision"];
+    EXPECT_EQ(j["metric"], "sqnr");
+    EXPECT_TRUE(j["met"].get<bool>()) << j.dump(1);
+    EXPECT_TRUE(j["float_layers"].empty()) << j.dump(1);
+    EXPECT_DOUBLE_EQ(j["int8_mac_percent"].get<double>(), 100.0);
+    const double int8_sqnr = j["int8_sqnr_db"].get<double>();
+    EXPECT_GT(int8_sqnr, 0.0);
+    EXPECT_LT(int8_sqnr, 150.0);
+    fs::remove(path("out.onnx"));
+
+    r = run(base + " --sqnr-budget 150");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    j = nlohmann::json::parse(r.out)["mixed_precision"];
+    EXPECT_TRUE(j["met"].get<bool>()) << j.dump(1);
+    std::set<std::string> fl;
+    for (const auto& l : j["float_layers"]) fl.insert(l.get<std::string>());
+    EXPECT_TRUE(fl.count("c1") && fl.count("fc")) << j.dump(1);
+    EXPECT_GE(j["final_sqnr_db"].get<double>(), 150.0);
+    EXPECT_DOUBLE_EQ(j["int8_mac_percent"].get<double>(), 0.0);
+    auto g = onnx::load_model(path("out.onnx"));
+    ASSERT_TRUE(g.ok());
+    for (const char* n : {"c1", "fc"}) {
+        const ir::Value* v = (*g)->find_node(n)->input(0);
+        EXPECT_FALSE(v->producer() && v->producer()->op_type() == "DequantizeLinear") << n;
+    }
+    // Nothing is left reading an activation Q/DQ.
+    for (const ir::Node* n : (*g)->nodes()) EXPECT_NE(n->op_type(), "QuantizeLinear") << n->name();
 }
 
 TEST_F(CalibrateCli, RecalibratesAnUncalibratedQdqModel) {
@@ -221,6 +309,27 @@ TEST_F(CalibrateCli, CompareAndSensitivityRun) {
     std::set<std::string> layers;
     for (const auto& l : j["layers"]) layers.insert(l["layer"].get<std::string>());
     EXPECT_TRUE(layers.count("c1") && layers.count("fc")) << r.out;
+    // Final-output agreement, checked against argmaxes of both models' outputs from `qat run`.
+    int64_t agree = 0;
+    {
+        std::vector<std::vector<float>> logits;
+        for (const std::string& m : {model(), out()}) {
+            fs::remove_all(path("run_out"));
+            auto rr = run("run " + m + " --input input=" + cli_test::quote(path("data.npy")) + " --backend ref -o " +
+                          cli_test::quote(path("run_out")));
+            ASSERT_EQ(rr.exit_code, 0) << rr.err;
+            auto t = load_npy(path("run_out/logits.npy"));
+            ASSERT_TRUE(t.ok()) << t.status().to_string();
+            ASSERT_EQ(t->dims(), (std::vector<int64_t>{20, 5}));
+            logits.push_back(t->to_vector<float>());
+        }
+        for (int i = 0; i < 20; ++i) {
+            auto row = [&](int k) { return logits[static_cast<size_t>(k)].begin() + i * 5; };
+            agree += std::max_element(row(0), row(0) + 5) - row(0) == std::max_element(row(1), row(1) + 5) - row(1);
+        }
+    }
+    EXPECT_EQ(j["output"]["top1_matches"], agree) << j["output"].dump();
+    EXPECT_DOUBLE_EQ(j["output"]["top1_match_percent"].get<double>(), 100.0 * static_cast<double>(agree) / 20.0);
     r = run("sensitivity " + model() + " --data " + npy("data.npy") + " --calib-samples 10 --metric sqnr --json -q");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     j = nlohmann::json::parse(r.out);

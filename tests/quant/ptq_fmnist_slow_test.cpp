@@ -275,6 +275,34 @@ TEST_F(PtqFashionMnist, AccuracyBudgetReturnsThatLayerToFloat) {
     EXPECT_GE(e.top1, ev->fp32().top1 - 1.0 - 1e-9);
 }
 
+// The same with an output-SQNR budget: plain PTQ's SQNR is measured first (a -100 dB budget holds
+// with every layer INT8), then a budget 10 dB above it sends exactly the mis-scaled layer back to
+// float.
+TEST_F(PtqFashionMnist, SqnrBudgetReturnsThatLayerToFloat) {
+    const std::string base = "calibrate " + shared("outlier.onnx") +
+                             " --data fashion-mnist --calib-samples 256 --method max --json -q -o " +
+                             cli_test::quote(path("sqnr.onnx"));
+    auto r = run(base + " --sqnr-budget -100");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto mp = nlohmann::json::parse(r.out)["mixed_precision"];
+    EXPECT_TRUE(mp["met"].get<bool>()) << mp.dump(1);
+    EXPECT_TRUE(mp["float_layers"].empty()) << mp.dump(1);
+    const double int8_sqnr = mp["int8_sqnr_db"].get<double>();
+    const double budget = int8_sqnr + 10.0;
+    fs::remove(path("sqnr.onnx"));
+    r = run(base + " --sqnr-budget " + std::to_string(budget));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    mp = nlohmann::json::parse(r.out)["mixed_precision"];
+    std::printf("  full INT8 output SQNR %.2f dB; budget %.2f dB; final %.2f dB\n", int8_sqnr, budget,
+                mp["final_sqnr_db"].get<double>());
+    EXPECT_EQ(mp["metric"], "sqnr");
+    EXPECT_TRUE(mp["met"].get<bool>()) << mp.dump(1);
+    EXPECT_EQ(mp["float_layers"], nlohmann::json::array({"conv2"})) << mp.dump(1);
+    EXPECT_GE(mp["final_sqnr_db"].get<double>(), budget);
+    EXPECT_GT(mp["int8_mac_percent"].get<double>(), 0.0);
+    EXPECT_LT(mp["int8_mac_percent"].get<double>(), 100.0);
+}
+
 TEST_F(PtqFashionMnist, SensitivityRanksThatLayerFirst) {
     auto r = run("sensitivity " + shared("outlier.onnx") +
                  " --data fashion-mnist --calib-samples 256 --eval-samples 500 --method max --json -q");
