@@ -31,9 +31,9 @@ echo "           -> build FP32 + INT8 engines -> eval QAT (INT8 engine) -> bench
 start=$(date +%s)
 mkdir -p "$OUT"
 bash tools/workflow.sh --qat "$QAT" --models "$MODEL" --methods entropy --ft-steps "$FT_STEPS" \
-    --threads "$THREADS" --eval-limit "$EVAL_LIMIT" --bench-iters 30 --work "$OUT/work" --docs "$OUT" --progress
+    --threads "$THREADS" --eval-limit "$EVAL_LIMIT" --bench-iters 30 --work "$OUT/stages" --docs "$OUT" --progress
 
-r="$OUT/work/$MODEL/result.json"
+r="$OUT/stages/$MODEL/result.json"
 echo
 echo "== qat demo: $MODEL on the Fashion-MNIST test split ($(jq -r .eval_samples "$r") samples), engine $(jq -r .bench_threads "$r") threads"
 jq -r '
@@ -49,5 +49,5 @@ jq -r '
 echo
 echo "== table:  $OUT/RESULTS.md"
 echo "== charts: $OUT/img/accuracy.svg (.png), $OUT/img/latency.svg (.png)"
-echo "== engine: $OUT/work/$MODEL/int8.engine (qat explain $OUT/work/$MODEL/int8.engine)"
+echo "== engine: $OUT/stages/$MODEL/int8.engine (qat explain $OUT/stages/$MODEL/int8.engine)"
 echo "== done in $(($(date +%s) - start)) s"

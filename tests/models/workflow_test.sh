@@ -50,11 +50,11 @@ echo "$out" | grep -q "baseline '$TMP/empty/$M.onnx' is missing" || fail "missin
 
 # The real run: no committed baseline, so the workflow trains one for a few steps on a subset.
 mkdir -p "$TMP/empty"
-bash "$SRC/tools/workflow.sh" --qat "$QAT" --models $M --models-dir "$TMP/empty" --work "$TMP/work" \
+bash "$SRC/tools/workflow.sh" --qat "$QAT" --models $M --models-dir "$TMP/empty" --work "$TMP/stages" \
     --docs "$TMP/docs" --quick --train-steps 4 --train-limit 512 --threads 2 ||
     fail "workflow.sh failed"
 
-W="$TMP/work/$M"
+W="$TMP/stages/$M"
 for f in init.onnx fp32.onnx eval_fp32.json quantize.json qdq.onnx \
     calib_max.json ptq_max.onnx eval_ptq_max.json calib_percentile.json ptq_percentile.onnx \
     eval_ptq_percentile.json calib_entropy.json ptq_entropy.onnx eval_ptq_entropy.json calib_mse.json \
