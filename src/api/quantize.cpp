@@ -20,64 +20,19 @@
 namespace qat::api {
 namespace {
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 // QuantizeOptions -> quant::QuantizeOptions, every value checked (the messages name the field).
 ::qat::Result<quant::QuantizeOptions> make_options(const QuantizeOptions& o) {
-    quant::QuantizeOptions q;
-    if (!o.mode.empty()) {
-        auto m = quant::parse_quant_mode(o.mode);
-        if (!m.ok()) return invalid_argument("QuantizeOptions::mode: ", m.status().message());
-        q.mode = *m;
-    }
-    if (!o.preset.empty()) {
-        auto names = passes::quant::preset_names();
-        if (!contains(names, o.preset))
-            return invalid_argument("QuantizeOptions::preset: unknown preset '", o.preset,
-                                    "' (known: ", quant::join(names), ")");
-        q.preset = o.preset;
-    }
-    for (const auto& c : o.cases) {
-        auto names = passes::quant::case_names();
-        if (!contains(names, c))
-            return invalid_argument("QuantizeOptions::cases: unknown case '", c, "' (known: ", quant::join(names), ")");
-        q.cases.push_back(c);
-    }
-    if (o.weights == "int8") {
-        q.weights = passes::quant::WeightFormat::kInt8;
-    } else if (o.weights == "float") {
-        q.weights = passes::quant::WeightFormat::kFloat;
-    } else {
-        return invalid_argument("QuantizeOptions::weights: expected int8 or float, got '", o.weights, "'");
-    }
-    if (!o.spec_file.empty()) {
-        QAT_ASSIGN_OR_RETURN(q.spec, quant::load_quant_spec(o.spec_file));
-    }
-    // Filters come after the spec file's entries: among entries of one kind the later wins.
-    for (const auto& p : o.include) {
-        if (p.empty() || p == "op:") return invalid_argument("QuantizeOptions::include: empty pattern");
-        q.spec.entries.push_back(quant::filter_entry(p, true));
-    }
-    for (const auto& p : o.exclude) {
-        if (p.empty() || p == "op:") return invalid_argument("QuantizeOptions::exclude: empty pattern");
-        q.spec.entries.push_back(quant::filter_entry(p, false));
-    }
-    if (q.mode == quant::QuantMode::kPartial || (!q.mode && q.spec.mode == quant::QuantMode::kPartial)) {
-        bool names_something = false;
-        for (const auto& e : q.spec.entries)
-            if (e.quantize_input || e.quantize_weight) names_something = true;
-        if (!names_something && !q.preset && q.cases.empty())
-            return invalid_argument(
-                "partial mode quantizes only what the spec, include, preset or cases name, and nothing is named");
-    }
+    quant::PlacementChoices c{o.spec_file, o.mode,    o.preset,  o.cases,     o.include,
+                              o.exclude,   o.weights, o.fold_bn, o.requantize};
+    QAT_ASSIGN_OR_RETURN(
+        quant::QuantizeOptions q,
+        quant::make_quantize_options(c, {"QuantizeOptions::mode", "QuantizeOptions::preset", "QuantizeOptions::cases",
+                                         "QuantizeOptions::weights", "QuantizeOptions::include",
+                                         "QuantizeOptions::exclude", "the spec, include, preset or cases"}));
     if (!o.calib_table_file.empty()) {
         QAT_ASSIGN_OR_RETURN(q.calib_table, quant::load_calib_table(o.calib_table_file));
         q.calib_table_name = "calibration table " + o.calib_table_file;
     }
-    q.fold_bn = o.fold_bn;
-    q.requantize = o.requantize;
     return q;
 }
 

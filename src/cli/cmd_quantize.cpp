@@ -47,53 +47,10 @@ void add_placement_options(CLI::App* sub, PlacementCliOptions* o) {
 }
 
 Result<quant::QuantizeOptions> make_quantize_options(const PlacementCliOptions& o) {
-    quant::QuantizeOptions q;
-    if (!o.mode.empty()) {
-        QAT_ASSIGN_OR_RETURN(q.mode, quant::parse_quant_mode(o.mode));
-    }
-    if (!o.preset.empty()) {
-        auto names = passes::quant::preset_names();
-        if (std::find(names.begin(), names.end(), o.preset) == names.end())
-            return invalid_argument("--preset: unknown preset '", o.preset, "' (known: ", quant::join(names), ")");
-        q.preset = o.preset;
-    }
-    for (const auto& c : o.cases) {
-        auto names = passes::quant::case_names();
-        if (std::find(names.begin(), names.end(), c) == names.end())
-            return invalid_argument("--case: unknown case '", c, "' (known: ", quant::join(names), ")");
-        q.cases.push_back(c);
-    }
-    if (o.weights == "int8") {
-        q.weights = passes::quant::WeightFormat::kInt8;
-    } else if (o.weights == "float") {
-        q.weights = passes::quant::WeightFormat::kFloat;
-    } else {
-        return invalid_argument("--weights: expected int8 or float, got '", o.weights, "'");
-    }
-    if (!o.spec.empty()) {
-        QAT_ASSIGN_OR_RETURN(q.spec, quant::load_quant_spec(o.spec));
-    }
-    // Command-line filters come after the file's entries: among entries of one kind the later wins.
-    for (const auto& p : o.include) {
-        if (p.empty() || p == "op:") return invalid_argument("--include: empty pattern");
-        q.spec.entries.push_back(quant::filter_entry(p, true));
-    }
-    for (const auto& p : o.exclude) {
-        if (p.empty() || p == "op:") return invalid_argument("--exclude: empty pattern");
-        q.spec.entries.push_back(quant::filter_entry(p, false));
-    }
-    if (q.mode == quant::QuantMode::kPartial || (!q.mode && q.spec.mode == quant::QuantMode::kPartial)) {
-        bool names_something = false;
-        for (const auto& e : q.spec.entries)
-            if (e.quantize_input || e.quantize_weight) names_something = true;
-        if (!names_something && !q.preset && q.cases.empty())
-            return invalid_argument(
-                "partial mode quantizes only what --spec / --include / --preset / --case name, "
-                "and nothing is named");
-    }
-    q.fold_bn = o.fold_bn;
-    q.requantize = o.requantize;
-    return q;
+    quant::PlacementChoices c{o.spec,    o.mode,    o.preset,  o.cases,     o.include,
+                              o.exclude, o.weights, o.fold_bn, o.requantize};
+    return quant::make_quantize_options(c, {"--mode", "--preset", "--case", "--weights", "--include", "--exclude",
+                                            "--spec / --include / --preset / --case"});
 }
 
 namespace {

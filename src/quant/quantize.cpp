@@ -1,5 +1,6 @@
 #include "quant/quantize.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -148,6 +149,58 @@ std::string quantize_summary_json(const QuantizeSummary& s) {
     for (const auto& f : s.float_nodes) fl.push_back({{"node", f.node}, {"op_type", f.op_type}, {"reason", f.reason}});
     j["float_nodes"] = fl;
     return j.dump(2);
+}
+
+Result<QuantizeOptions> make_quantize_options(const PlacementChoices& o, const PlacementLabels& l) {
+    auto known = [](const std::vector<std::string>& names, const std::string& n) {
+        return std::find(names.begin(), names.end(), n) != names.end();
+    };
+    QuantizeOptions q;
+    if (!o.mode.empty()) {
+        auto m = parse_quant_mode(o.mode);
+        if (!m.ok()) return invalid_argument(l.mode, ": ", m.status().message());
+        q.mode = *m;
+    }
+    if (!o.preset.empty()) {
+        auto names = passes::quant::preset_names();
+        if (!known(names, o.preset))
+            return invalid_argument(l.preset, ": unknown preset '", o.preset, "' (known: ", join(names), ")");
+        q.preset = o.preset;
+    }
+    for (const auto& c : o.cases) {
+        auto names = passes::quant::case_names();
+        if (!known(names, c)) return invalid_argument(l.cases, ": unknown case '", c, "' (known: ", join(names), ")");
+        q.cases.push_back(c);
+    }
+    if (o.weights == "int8") {
+        q.weights = passes::quant::WeightFormat::kInt8;
+    } else if (o.weights == "float") {
+        q.weights = passes::quant::WeightFormat::kFloat;
+    } else {
+        return invalid_argument(l.weights, ": expected int8 or float, got '", o.weights, "'");
+    }
+    if (!o.spec_file.empty()) {
+        QAT_ASSIGN_OR_RETURN(q.spec, load_quant_spec(o.spec_file));
+    }
+    // Filters come after the spec file's entries: among entries of one kind the later wins.
+    for (const auto& p : o.include) {
+        if (p.empty() || p == "op:") return invalid_argument(l.include, ": empty pattern");
+        q.spec.entries.push_back(filter_entry(p, true));
+    }
+    for (const auto& p : o.exclude) {
+        if (p.empty() || p == "op:") return invalid_argument(l.exclude, ": empty pattern");
+        q.spec.entries.push_back(filter_entry(p, false));
+    }
+    if (q.mode == QuantMode::kPartial || (!q.mode && q.spec.mode == QuantMode::kPartial)) {
+        bool names_something = false;
+        for (const auto& e : q.spec.entries)
+            if (e.quantize_input || e.quantize_weight) names_something = true;
+        if (!names_something && !q.preset && q.cases.empty())
+            return invalid_argument("partial mode quantizes only what ", l.named_by, " name, and nothing is named");
+    }
+    q.fold_bn = o.fold_bn;
+    q.requantize = o.requantize;
+    return q;
 }
 
 }  // namespace qat::quant

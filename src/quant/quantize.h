@@ -65,6 +65,27 @@ struct QuantizeOptions {
     bool verify = true;
 };
 
+// The placement choices as strings (command-line flags, public C++ API fields), checked and
+// turned into QuantizeOptions in one place. `labels` name each field in messages ("--preset" on
+// the command line, "QuantizeOptions::preset" in the C++ API); calibration fields are left to the
+// caller.
+struct PlacementChoices {
+    std::string spec_file;
+    std::string mode;
+    std::string preset;
+    std::vector<std::string> cases;
+    std::vector<std::string> include;
+    std::vector<std::string> exclude;
+    std::string weights = "int8";
+    bool fold_bn = false;
+    bool requantize = false;
+};
+struct PlacementLabels {
+    std::string mode, preset, cases, weights, include, exclude;
+    std::string named_by;  // what can name nodes in partial mode, for the "nothing is named" message
+};
+Result<QuantizeOptions> make_quantize_options(const PlacementChoices& c, const PlacementLabels& labels);
+
 struct QuantizeSummary {
     QuantMode mode = QuantMode::kFull;
     std::string preset;
