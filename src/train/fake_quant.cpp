@@ -105,15 +105,17 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
         // LSQ's gradient scale 1 / sqrt(elements per scale * qmax).
         const int64_t per_scale = std::max<int64_t>(1, x.numel() / learned_scale.numel());
         const double grad_factor = 1.0 / std::sqrt(static_cast<double>(per_scale) * static_cast<double>(cfg.qmax));
+        if (cfg.axis < 0)
+            return fake_quant_learnable_per_tensor(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor, &buffers_);
         at::Tensor zp = at::zeros({learned_scale.numel()}, at::TensorOptions().dtype(at::kFloat));
-        if (cfg.axis >= 0)
-            return at::_fake_quantize_learnable_per_channel_affine(x, learned_scale, zp, cfg.axis, cfg.qmin, cfg.qmax,
-                                                                   grad_factor);
-        return at::_fake_quantize_learnable_per_tensor_affine(x, learned_scale, zp, cfg.qmin, cfg.qmax, grad_factor);
+        return at::_fake_quantize_learnable_per_channel_affine(x, learned_scale, zp, cfg.axis, cfg.qmin, cfg.qmax,
+                                                               grad_factor);
     }
     std::vector<float> s;
     if (cfg.weight) {
         // Weights: the range follows the current weights, in training and evaluation alike.
+        if (cfg.axis == 0 && x.scalar_type() == at::kFloat && x.is_contiguous())
+            return fake_quant_weight_per_channel(x, cfg.qmin, cfg.qmax, &s);  // range and quantization in one pass
         s = observe(x);
     } else {
         if (training && cfg.mode != RangeMode::kFixed) {
@@ -133,7 +135,7 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
     }
     if (cfg.axis >= 0)
         return at::fake_quantize_per_channel_affine(x, host_tensor(s), zero_points_, cfg.axis, cfg.qmin, cfg.qmax);
-    return at::fake_quantize_per_tensor_affine(x, static_cast<double>(s[0]), cfg.zero_point, cfg.qmin, cfg.qmax);
+    return fake_quant_per_tensor(x, s[0], cfg.zero_point, cfg.qmin, cfg.qmax, &buffers_);
 }
 
 }  // namespace qat::train::detail

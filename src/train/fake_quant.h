@@ -7,9 +7,10 @@
 // Semantics, matching our engine's QuantizeLinear -> DequantizeLinear:
 //   activation: y = clamp(round_half_even(x / s), -128, 127) * s,      s = amax / 127
 //   weight:     y = clamp(round_half_even(w / s_c), -127, 127) * s_c,  s_c = amax_c / 127
-// with libtorch's fake_quantize_per_{tensor,channel}_affine, whose backward is the straight-
-// through estimator (gradient 1 where the rounded value is inside [qmin, qmax], 0 outside).
-// libtorch multiplies by 1/s instead of dividing by s: a value within an ulp of a rounding tie may
+// with libtorch's fake_quantize_per_channel_affine for weights and our bit-identical, vectorized
+// per-tensor pass for activations (fast_fake_quant.h: libtorch's is a scalar loop), whose backward
+// is the straight-through estimator (gradient 1 where the rounded value is inside [qmin, qmax], 0
+// outside). Both multiply by 1/s instead of dividing by s: a value within an ulp of a rounding tie may
 // land one step away from the engine's result (docs/TRAIN.md, "Fake quantization").
 //
 // Ranges are kept on the host as scales (core/quant_params.h symmetric_scale of the observed |x|
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "train/fast_fake_quant.h"
 #include "train/module_options.h"
 
 namespace qat::train::detail {
@@ -82,7 +84,8 @@ struct FakeQuantizer {
   private:
     // Scale used to quantize: own, or the group's largest.
     std::vector<float> effective_scale() const;
-    at::Tensor zero_points_;  // int32 [channels] zeros (per-channel path)
+    at::Tensor zero_points_;    // int32 [channels] zeros (per-channel path)
+    FakeQuantBuffers buffers_;  // per-tensor outputs reused across steps
 };
 
 }  // namespace qat::train::detail
