@@ -1,18 +1,20 @@
-// qat run model.onnx --input name=file.npy ... [--random] [--seed S] [--shape name=1x3x224x224]
-//                    [--output-dir D] [--backend ref] [--show N]
+// qat run model.onnx|model.engine --input name=file.npy ... [--random] [--seed S]
+//                    [--shape name=1x3x224x224] [--output-dir D] [--backend ref] [--show N]
 //
-// Runs a model once through runtime::Plan on the compiled-in backends (or the one --backend
-// names). Inputs come from .npy or ONNX TensorProto .pb files, or are random (--random: symbolic
-// dims become 1 unless --shape says otherwise). Prints each output's shape, range and first
-// values; with --output-dir writes <dir>/<output>.npy (atomically, only after the run succeeded).
-// Everything the user gives is checked before the model runs: input names, dtypes and shapes,
-// the backend name and the output folder.
+// Runs a model once: an ONNX file as it is, through runtime::Plan on the compiled-in backends (or
+// the one --backend names); an engine file (`qat build`, recognised by its magic) through its own
+// optimized plan, with --backend overriding the stored backends like eval and bench do. Inputs come from .npy or ONNX
+// TensorProto .pb files, or are random (--random: symbolic dims become 1 unless --shape says otherwise). Prints each
+// output's shape, range and first values; with --output-dir writes <dir>/<output>.npy (atomically, only after the run
+// succeeded). Everything the user gives is checked before the model runs: input names, dtypes and shapes, the backend
+// name and the output folder.
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -23,6 +25,8 @@
 #include "cli/common.h"
 #include "core/file_util.h"
 #include "core/npy.h"
+#include "engine/engine.h"
+#include "engine/engine_file.h"
 #include "onnx/onnx_import.h"
 #include "onnx/shape_inference.h"
 #include "onnx/tensor_proto.h"
@@ -169,14 +173,27 @@ Status run_model(const RunOptions& o) {
         return invalid_argument("unknown backend '", o.backend, "' (available: ", avail, ")");
     }
 
-    QAT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> g, onnx::load_model(o.model));
-    // Dtypes and shapes on every value let each backend refuse what it cannot run (e.g. oneDNN
-    // and the int64 shape tensors of tf2onnx models) at compile time instead of failing later.
-    onnx::infer_shapes(*g).ignore();
+    // An engine file runs its stored plan; anything else is imported as ONNX and run as it is.
+    std::unique_ptr<ir::Graph> g;
+    std::optional<engine::Engine> eng;
+    std::vector<const ir::Value*> input_values;
+    if (engine::is_engine_file(o.model)) {
+        engine::EngineOptions eo;
+        if (!o.backend.empty()) eo.backends = {o.backend};
+        QAT_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(o.model, eo));
+        eng.emplace(std::move(e));
+        input_values = eng->input_values();
+    } else {
+        QAT_ASSIGN_OR_RETURN(g, onnx::load_model(o.model));
+        // Dtypes and shapes on every value let each backend refuse what it cannot run (e.g. oneDNN
+        // and the int64 shape tensors of tf2onnx models) at compile time instead of failing later.
+        onnx::infer_shapes(*g).ignore();
+        input_values.assign(g->inputs().begin(), g->inputs().end());
+    }
 
     std::map<std::string, const ir::Value*> graph_inputs;
     std::string input_list;
-    for (const ir::Value* v : g->inputs()) {
+    for (const ir::Value* v : input_values) {
         graph_inputs[v->name()] = v;
         input_list += (input_list.empty() ? "" : ", ") + v->name();
     }
@@ -190,8 +207,8 @@ Status run_model(const RunOptions& o) {
         if (!graph_inputs.count(name)) return no_such_input("--shape", name);
 
     std::map<std::string, Tensor> feeds;
-    for (size_t i = 0; i < g->inputs().size(); ++i) {
-        const ir::Value* v = g->inputs()[i];
+    for (size_t i = 0; i < input_values.size(); ++i) {
+        const ir::Value* v = input_values[i];
         auto f = files.find(v->name());
         if (f != files.end()) {
             auto t = load_input_file(f->second);
@@ -229,13 +246,18 @@ Status run_model(const RunOptions& o) {
     // The output folder is checked (and created) before any work, so a bad path costs nothing.
     if (!o.output_dir.empty()) QAT_RETURN_IF_ERROR(check_writable_dir(o.output_dir, true));
 
-    runtime::PlanOptions popts;
-    popts.registry = &backends::default_registry();
-    if (!o.backend.empty()) popts.backends = {o.backend};
-    QAT_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Plan> plan, runtime::Plan::compile(*g, popts));
+    std::unique_ptr<runtime::Plan> own_plan;
+    if (!eng) {
+        runtime::PlanOptions popts;
+        popts.registry = &backends::default_registry();
+        if (!o.backend.empty()) popts.backends = {o.backend};
+        QAT_ASSIGN_OR_RETURN(own_plan, runtime::Plan::compile(*g, popts));
+    }
+    runtime::Plan* plan = eng ? &eng->plan() : own_plan.get();
 
     auto t0 = std::chrono::steady_clock::now();
-    QAT_ASSIGN_OR_RETURN(auto outputs, plan->run(feeds));
+    // The engine checks the feeds against its fixed shapes (batch included) before it runs.
+    QAT_ASSIGN_OR_RETURN(auto outputs, eng ? eng->run(feeds) : plan->run(feeds));
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
     std::map<std::string, int> per_backend;
@@ -263,7 +285,7 @@ Status run_model(const RunOptions& o) {
 void add_run_command(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
     auto* sub = app.add_subcommand("run", "Run a model on .npy/.pb or random inputs and print or save its outputs");
-    sub->add_option("model", o->model, "ONNX model file")->required();
+    sub->add_option("model", o->model, "ONNX model file or engine file (qat build)")->required();
     sub->add_option("--input,-i", o->inputs, "Input as name=file.npy or name=file.pb (repeat for each input)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_util.h"
+#include "core/npy.h"
 #include "onnx/onnx_export.h"
 #include "passes/engine_test_util.h"
 
@@ -157,6 +158,45 @@ TEST_F(EngineCli, BadScalesAndChannelCountsAreRefused) {
 
 // `qat bench`: the JSON object has the documented fields with consistent statistics, --profile
 // shows the fused op running INT8, and bad flags or an engine file with --compare-ort are refused.
+// `qat run` takes an engine file as well as an ONNX file. Oracle: the unfused Q/DQ ONNX model on
+// the reference backend. The fused INT8 ops may move a rounding by one int8 step (ir/fused_ops.h),
+// so the logits get the end-to-end bound of engine_models_test: within 3% of their largest
+// magnitude, the same top-1 per row. The batch of a fixed-batch engine is enforced.
+TEST_F(EngineCli, RunTakesAnEngineFile) {
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    ASSERT_EQ(
+        run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --batch 4").exit_code,
+        0);
+    Tensor x = random_tensor({4, 1, 4, 4}, 11);
+    ASSERT_TRUE(save_npy(path("x.npy"), x).ok());
+    const std::string in = " -i " + cli_test::quote("x=" + path("x.npy"));
+    auto e = run("run " + cli_test::quote(path("m.engine")) + in + " -o " + cli_test::quote(path("eng")));
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("ran "), std::string::npos) << e.out;
+    auto r = run("run " + cli_test::quote(model) + in + " --backend ref -o " + cli_test::quote(path("ref")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto got = load_npy(path("eng/logits.npy"));
+    auto want = load_npy(path("ref/logits.npy"));
+    ASSERT_TRUE(got.ok() && want.ok());
+    ASSERT_EQ(got->dims(), want->dims());
+    ASSERT_EQ(got->dims(), (std::vector<int64_t>{4, 3}));
+    float amax = 0;
+    for (int64_t i = 0; i < want->numel(); ++i) amax = std::max(amax, std::fabs(want->data<float>()[i]));
+    ASSERT_GT(amax, 0.0f);
+    for (int64_t i = 0; i < want->numel(); ++i)
+        EXPECT_NEAR(got->data<float>()[i], want->data<float>()[i], 0.03f * amax) << "element " << i;
+    for (int64_t row = 0; row < 4; ++row) {
+        const float* a = got->data<float>() + row * 3;
+        const float* b = want->data<float>() + row * 3;
+        EXPECT_EQ(std::max_element(a, a + 3) - a, std::max_element(b, b + 3) - b) << "row " << row;
+    }
+    // The engine's fixed batch is 4: a batch of 2 is refused, naming the input and both shapes.
+    ASSERT_TRUE(save_npy(path("x2.npy"), random_tensor({2, 1, 4, 4}, 12)).ok());
+    expect_error("run " + cli_test::quote(path("m.engine")) + " -i " + cli_test::quote("x=" + path("x2.npy")), "run",
+                 {"'x'", "[2,1,4,4]"});
+    expect_error("run " + cli_test::quote(path("m.engine")) + in + " --backend tpu", "run", {"tpu"});
+}
+
 TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
     std::string model = save(*tiny_qdq_model(), "m.onnx");
     auto r =
