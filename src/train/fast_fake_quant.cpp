@@ -133,6 +133,17 @@ at::Tensor forward_tensor(const at::Tensor& x, float scale, float lo, float hi, 
     return y;
 }
 
+// The straight-through gradient: dY where the mask is set, 0 elsewhere.
+at::Tensor masked_gradient(const at::Tensor& grad, const at::Tensor& mask) {
+    at::Tensor g = grad.contiguous();
+    at::Tensor dx = at::empty_like(g);
+    const float* gp = g.data_ptr<float>();
+    const auto* mp = reinterpret_cast<const uint8_t*>(mask.data_ptr<bool>());
+    float* dp = dx.data_ptr<float>();
+    for_blocks(g.numel(), [=](int64_t, int64_t i0, int64_t i1) { mask_block(gp + i0, mp + i0, dp + i0, i1 - i0); });
+    return dx;
+}
+
 struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, double scale, double lo, double hi,
                               FakeQuantBuffers* buffers) {
@@ -144,13 +155,7 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        at::Tensor mask = ctx->get_saved_variables()[0];
-        at::Tensor g = grads[0].contiguous();
-        at::Tensor dx = at::empty_like(g);
-        const float* gp = g.data_ptr<float>();
-        const auto* mp = reinterpret_cast<const uint8_t*>(mask.data_ptr<bool>());
-        float* dp = dx.data_ptr<float>();
-        for_blocks(g.numel(), [=](int64_t, int64_t i0, int64_t i1) { mask_block(gp + i0, mp + i0, dp + i0, i1 - i0); });
+        at::Tensor dx = masked_gradient(grads[0], ctx->get_saved_variables()[0]);
         return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
@@ -219,11 +224,7 @@ struct WeightPerChannelFn : public torch::autograd::Function<WeightPerChannelFn>
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        at::Tensor mask = ctx->get_saved_variables()[0];
-        at::Tensor g = grads[0].contiguous();
-        at::Tensor dx = at::empty_like(g);
-        mask_block(g.data_ptr<float>(), reinterpret_cast<const uint8_t*>(mask.data_ptr<bool>()), dx.data_ptr<float>(),
-                   g.numel());
+        at::Tensor dx = masked_gradient(grads[0], ctx->get_saved_variables()[0]);
         return {dx, at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
