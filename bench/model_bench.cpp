@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "bench_util.h"
 #include "core/file_util.h"
 #include "engine/engine.h"
 #include "int8_peak.h"
@@ -60,19 +61,11 @@ struct Args {
     bool ort = true;
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
+[[noreturn]] void die(const std::string& msg) { bench::fail("qat_model_bench", msg); }
 
-[[noreturn]] void die(const std::string& msg) {
-    std::fprintf(stderr, "qat_model_bench: error: %s\n", msg.c_str());
-    std::exit(2);
-}
+using bench::cpu_model;
+using bench::split;
+using bench::utc_now;
 
 Args parse(int argc, char** argv) {
     Args a;
@@ -248,27 +241,12 @@ double run_ort(const std::string& model, int64_t batch, int threads, int warmup,
     return j["latency_ms"]["median"].get<double>();
 }
 
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
 // The 1-minute load average: benchmarks on a shared machine are only as good as this is low.
 double load_average() {
     std::ifstream f("/proc/loadavg");
     double l = -1;
     f >> l;
     return l;
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
-    return buf;
 }
 
 std::string fmt(const char* f, double v) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "core/file_util.h"
 #include "models/zoo.h"
 #include "quant/quantize.h"
@@ -46,19 +47,11 @@ struct Args {
     std::string markdown_path;
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
+[[noreturn]] void die(const std::string& msg) { bench::fail("train_step_bench", msg); }
 
-[[noreturn]] void die(const std::string& msg) {
-    std::fprintf(stderr, "train_step_bench: error: %s\n", msg.c_str());
-    std::exit(2);
-}
+using bench::cpu_model;
+using bench::split;
+using bench::utc_now;
 
 Args parse(int argc, char** argv) {
     Args a;
@@ -93,21 +86,6 @@ Args parse(int argc, char** argv) {
     for (const std::string& m : a.modes)
         if (m != "fixed" && m != "ema" && m != "learned") die("unknown mode " + m);
     return a;
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
-    return buf;
 }
 
 struct StepTime {
