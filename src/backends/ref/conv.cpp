@@ -1,10 +1,8 @@
-// Conv, ConvTranspose: direct loops, float32 and float64, 1-D to 3-D.
-//
-// 1-D and 2-D convolutions run through the same 3-D loops with leading spatial dims of size 1
-// (kernel 1, stride 1, no pad), so there is one formula to read and to trust. Accumulation is
-// in double: this backend is the oracle that faster kernels are compared against.
+// Conv, ConvTranspose: direct loops (conv_loops.h), float32 and float64, 1-D to 3-D.
+// Accumulation is in double: this backend is the oracle that faster kernels are compared against.
 #include <vector>
 
+#include "backends/ref/conv_loops.h"
 #include "backends/ref/ref_conv_util.h"
 #include "backends/ref/ref_ops.h"
 #include "backends/ref/ref_util.h"
@@ -12,29 +10,7 @@
 namespace qat::ref {
 namespace {
 
-constexpr size_t kMaxSpatial = 3;
-
-// Geometry of one conv, padded to 3 spatial dims.
-struct Conv3d {
-    int64_t n = 0, c = 0, m = 0, group = 1;
-    std::vector<int64_t> in, k, out, stride, dil, pad;  // pad = begins (3 values)
-};
-
-Conv3d to_3d(int64_t n, int64_t c, int64_t m, int64_t group, const std::vector<int64_t>& in_spatial,
-             const WindowAttrs& a, const WindowGeometry& g) {
-    Conv3d d;
-    d.n = n;
-    d.c = c;
-    d.m = m;
-    d.group = group;
-    d.in = pad_front(in_spatial, kMaxSpatial);
-    d.k = pad_front(a.kernel, kMaxSpatial);
-    d.out = pad_front(g.out, kMaxSpatial);
-    d.stride = pad_front(a.strides, kMaxSpatial);
-    d.dil = pad_front(a.dilations, kMaxSpatial);
-    d.pad = pad_front(g.pads_begin, kMaxSpatial, 0);
-    return d;
-}
+constexpr size_t kMaxSpatial = kConvMaxSpatial;
 
 // Shared input checks of Conv and ConvTranspose: X [N, C, spatial...], W of the same rank,
 // optional B [bias_len].
@@ -53,40 +29,9 @@ Status check_conv_inputs(const ir::Node& node, const Tensor& x, const Tensor& w,
 
 template <typename T>
 void conv_forward(const Conv3d& d, const T* x, const T* w, const T* b, T* y) {
-    const int64_t cg = d.c / d.group;  // input channels per group
-    const int64_t mg = d.m / d.group;  // output channels per group
-    const int64_t in_plane = d.in[0] * d.in[1] * d.in[2];
-    const int64_t k_plane = d.k[0] * d.k[1] * d.k[2];
-    for (int64_t n = 0; n < d.n; ++n)
-        for (int64_t g = 0; g < d.group; ++g)
-            for (int64_t mo = 0; mo < mg; ++mo) {
-                const int64_t oc = g * mg + mo;
-                for (int64_t od = 0; od < d.out[0]; ++od)
-                    for (int64_t oh = 0; oh < d.out[1]; ++oh)
-                        for (int64_t ow = 0; ow < d.out[2]; ++ow) {
-                            double acc = b ? static_cast<double>(b[oc]) : 0.0;
-                            for (int64_t ci = 0; ci < cg; ++ci) {
-                                const int64_t ic = g * cg + ci;
-                                const T* xp = x + (n * d.c + ic) * in_plane;
-                                const T* wp = w + (oc * cg + ci) * k_plane;
-                                for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                    const int64_t id = od * d.stride[0] - d.pad[0] + kd * d.dil[0];
-                                    if (id < 0 || id >= d.in[0]) continue;
-                                    for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                        const int64_t ih = oh * d.stride[1] - d.pad[1] + kh * d.dil[1];
-                                        if (ih < 0 || ih >= d.in[1]) continue;
-                                        for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                            const int64_t iw = ow * d.stride[2] - d.pad[2] + kw * d.dil[2];
-                                            if (iw < 0 || iw >= d.in[2]) continue;
-                                            acc += static_cast<double>(xp[(id * d.in[1] + ih) * d.in[2] + iw]) *
-                                                   static_cast<double>(wp[(kd * d.k[1] + kh) * d.k[2] + kw]);
-                                        }
-                                    }
-                                }
-                            }
-                            y[(((n * d.m + oc) * d.out[0] + od) * d.out[1] + oh) * d.out[2] + ow] = static_cast<T>(acc);
-                        }
-            }
+    conv_direct<double>(
+        d, x, w, [b](int64_t oc) { return b ? static_cast<double>(b[oc]) : 0.0; },
+        [y](int64_t i, double acc) { y[i] = static_cast<T>(acc); });
 }
 
 Status run_conv(runtime::KernelContext& ctx) {
@@ -116,7 +61,7 @@ Status run_conv(runtime::KernelContext& ctx) {
     std::vector<int64_t> out_dims{x->dim(0), m};
     out_dims.insert(out_dims.end(), g.out.begin(), g.out.end());
     Tensor& y = ctx.allocate_output(0, x->dtype(), out_dims);
-    const Conv3d d = to_3d(x->dim(0), c, m, group, in_spatial, a, g);
+    const Conv3d d = to_conv3d(x->dim(0), c, m, group, in_spatial, a, g);
     if (x->dtype() == DataType::kFloat32)
         conv_forward<float>(d, x->data<float>(), w->data<float>(), b ? b->data<float>() : nullptr, y.data<float>());
     else
@@ -125,47 +70,15 @@ Status run_conv(runtime::KernelContext& ctx) {
     return OkStatus();
 }
 
-// ConvTranspose as a scatter: every input pixel adds x * W[ic, m] into the output window it
-// maps to (o = i * stride + k * dilation - pad_begin); taps outside [0, out) are cropped.
+// ConvTranspose as a scatter (conv_loops.h), accumulated in double from the bias.
 template <typename T>
 void conv_transpose(const Conv3d& d, const T* x, const T* w, const T* b, T* y) {
-    const int64_t cg = d.c / d.group;
-    const int64_t mg = d.m / d.group;
-    const int64_t out_plane = d.out[0] * d.out[1] * d.out[2];
-    const int64_t k_plane = d.k[0] * d.k[1] * d.k[2];
+    const int64_t out_plane = d.out_plane();
     std::vector<double> acc(static_cast<size_t>(d.n * d.m * out_plane), 0.0);
     for (int64_t n = 0; n < d.n; ++n)
         for (int64_t oc = 0; oc < d.m; ++oc)
             for (int64_t p = 0; p < out_plane; ++p) acc[(n * d.m + oc) * out_plane + p] = b ? b[oc] : 0.0;
-    for (int64_t n = 0; n < d.n; ++n)
-        for (int64_t g = 0; g < d.group; ++g)
-            for (int64_t ci = 0; ci < cg; ++ci) {
-                const int64_t ic = g * cg + ci;
-                for (int64_t id = 0; id < d.in[0]; ++id)
-                    for (int64_t ih = 0; ih < d.in[1]; ++ih)
-                        for (int64_t iw = 0; iw < d.in[2]; ++iw) {
-                            const double xv = x[(((n * d.c + ic) * d.in[0] + id) * d.in[1] + ih) * d.in[2] + iw];
-                            for (int64_t mo = 0; mo < mg; ++mo) {
-                                const int64_t oc = g * mg + mo;
-                                const T* wp = w + (ic * mg + mo) * k_plane;
-                                double* yp = acc.data() + (n * d.m + oc) * out_plane;
-                                for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                    const int64_t od = id * d.stride[0] + kd * d.dil[0] - d.pad[0];
-                                    if (od < 0 || od >= d.out[0]) continue;
-                                    for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                        const int64_t oh = ih * d.stride[1] + kh * d.dil[1] - d.pad[1];
-                                        if (oh < 0 || oh >= d.out[1]) continue;
-                                        for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                            const int64_t ow = iw * d.stride[2] + kw * d.dil[2] - d.pad[2];
-                                            if (ow < 0 || ow >= d.out[2]) continue;
-                                            yp[(od * d.out[1] + oh) * d.out[2] + ow] +=
-                                                xv * static_cast<double>(wp[(kd * d.k[1] + kh) * d.k[2] + kw]);
-                                        }
-                                    }
-                                }
-                            }
-                        }
-            }
+    conv_scatter<double>(d, x, w, acc.data());
     for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<T>(acc[i]);
 }
 
@@ -198,7 +111,7 @@ Status run_conv_transpose(runtime::KernelContext& ctx) {
     out_dims.insert(out_dims.end(), g.out.begin(), g.out.end());
     QAT_RETURN_IF_ERROR(check_output_dims(node, out_dims, x->dtype()));
     Tensor& y = ctx.allocate_output(0, x->dtype(), out_dims);
-    const Conv3d d = to_3d(x->dim(0), c, m, group, in_spatial, a, g);
+    const Conv3d d = to_conv3d(x->dim(0), c, m, group, in_spatial, a, g);
     if (x->dtype() == DataType::kFloat32)
         conv_transpose<float>(d, x->data<float>(), w->data<float>(), b ? b->data<float>() : nullptr, y.data<float>());
     else

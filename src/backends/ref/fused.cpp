@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/ref/broadcast.h"
+#include "backends/ref/conv_loops.h"
 #include "backends/ref/ref_conv_util.h"
 #include "backends/ref/ref_ops.h"
 #include "backends/ref/ref_util.h"
@@ -106,11 +107,6 @@ inline float finish(int64_t acc, int64_t oc, const fused::FusedOpInfo& info, con
     return fused::apply_post_ops(info, static_cast<float>(v), residual);
 }
 
-struct Geometry3d {
-    int64_t n = 0, c = 0, m = 0, group = 1;
-    std::vector<int64_t> in, k, out, stride, dil, pad;
-};
-
 Status run_qconv(runtime::KernelContext& ctx, const fused::FusedOpInfo& info, bool transpose) {
     const ir::Node& node = ctx.node();
     QAT_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "x"));
@@ -158,88 +154,21 @@ Status run_qconv(runtime::KernelContext& ctx, const fused::FusedOpInfo& info, bo
     out_dims.insert(out_dims.end(), g.out.begin(), g.out.end());
     QAT_RETURN_IF_ERROR(check_weighted_extras(node, info, *w, b, r, m, out_dims));
 
-    Geometry3d d;
-    d.n = x->dim(0);
-    d.c = c;
-    d.m = m;
-    d.group = group;
-    d.in = pad_front(in_spatial, kMaxSpatial);
-    d.k = pad_front(a.kernel, kMaxSpatial);
-    d.out = pad_front(g.out, kMaxSpatial);
-    d.stride = pad_front(a.strides, kMaxSpatial);
-    d.dil = pad_front(a.dilations, kMaxSpatial);
-    d.pad = pad_front(g.pads_begin, kMaxSpatial, 0);
+    const Conv3d d = to_conv3d(x->dim(0), c, m, group, in_spatial, a, g);
 
-    const int64_t cg = d.c / d.group, mg = d.m / d.group;
-    const int64_t in_plane = d.in[0] * d.in[1] * d.in[2];
-    const int64_t out_plane = d.out[0] * d.out[1] * d.out[2];
-    const int64_t k_plane = d.k[0] * d.k[1] * d.k[2];
+    const int64_t out_plane = d.out_plane();
     const int8_t* wq = w->data<int8_t>();
-    // x - x_zp once, so the loops below read plain integers whatever the input dtype.
+    // x - x_zp once, so the loops read plain integers whatever the input dtype; padding then
+    // contributes real 0, i.e. nothing (not x_zp).
     std::vector<int32_t> xc(static_cast<size_t>(x->numel()));
     for (int64_t i = 0; i < x->numel(); ++i) xc[static_cast<size_t>(i)] = centered_at(*x, i, info.x_zero_point);
     std::vector<int64_t> acc(static_cast<size_t>(d.n * d.m * out_plane), 0);
     if (!transpose) {
-        for (int64_t n = 0; n < d.n; ++n)
-            for (int64_t oc = 0; oc < d.m; ++oc) {
-                const int64_t gi = oc / mg;
-                for (int64_t od = 0; od < d.out[0]; ++od)
-                    for (int64_t oh = 0; oh < d.out[1]; ++oh)
-                        for (int64_t ow = 0; ow < d.out[2]; ++ow) {
-                            int64_t s = 0;
-                            for (int64_t ci = 0; ci < cg; ++ci) {
-                                const int64_t ic = gi * cg + ci;
-                                const int64_t xbase = (n * d.c + ic) * in_plane;
-                                const int8_t* wp = wq + (oc * cg + ci) * k_plane;
-                                for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                    const int64_t id = od * d.stride[0] - d.pad[0] + kd * d.dil[0];
-                                    if (id < 0 || id >= d.in[0]) continue;
-                                    for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                        const int64_t ih = oh * d.stride[1] - d.pad[1] + kh * d.dil[1];
-                                        if (ih < 0 || ih >= d.in[1]) continue;
-                                        for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                            const int64_t iw = ow * d.stride[2] - d.pad[2] + kw * d.dil[2];
-                                            if (iw < 0 || iw >= d.in[2]) continue;
-                                            // Padding contributes real 0, i.e. nothing (not x_zp).
-                                            s += static_cast<int64_t>(xc[xbase + (id * d.in[1] + ih) * d.in[2] + iw]) *
-                                                 wp[(kd * d.k[1] + kh) * d.k[2] + kw];
-                                        }
-                                    }
-                                }
-                            }
-                            acc[((n * d.m + oc) * d.out[0] + od) * d.out[1] * d.out[2] + oh * d.out[2] + ow] = s;
-                        }
-            }
+        int64_t* ap = acc.data();
+        conv_direct<int64_t>(
+            d, xc.data(), wq, [](int64_t) { return int64_t{0}; }, [ap](int64_t i, int64_t s) { ap[i] = s; });
     } else {
-        // Scatter form, as the reference ConvTranspose: o = i * stride + k * dilation - pad.
-        for (int64_t n = 0; n < d.n; ++n)
-            for (int64_t ic = 0; ic < d.c; ++ic) {
-                const int64_t gi = ic / cg;
-                for (int64_t id = 0; id < d.in[0]; ++id)
-                    for (int64_t ih = 0; ih < d.in[1]; ++ih)
-                        for (int64_t iw = 0; iw < d.in[2]; ++iw) {
-                            const int64_t xv = xc[(n * d.c + ic) * in_plane + (id * d.in[1] + ih) * d.in[2] + iw];
-                            for (int64_t mo = 0; mo < mg; ++mo) {
-                                const int64_t oc = gi * mg + mo;
-                                const int8_t* wp = wq + (ic * mg + mo) * k_plane;
-                                int64_t* yp = acc.data() + (n * d.m + oc) * out_plane;
-                                for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                    const int64_t od = id * d.stride[0] + kd * d.dil[0] - d.pad[0];
-                                    if (od < 0 || od >= d.out[0]) continue;
-                                    for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                        const int64_t oh = ih * d.stride[1] + kh * d.dil[1] - d.pad[1];
-                                        if (oh < 0 || oh >= d.out[1]) continue;
-                                        for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                            const int64_t ow = iw * d.stride[2] + kw * d.dil[2] - d.pad[2];
-                                            if (ow < 0 || ow >= d.out[2]) continue;
-                                            yp[(od * d.out[1] + oh) * d.out[2] + ow] +=
-                                                xv * wp[(kd * d.k[1] + kh) * d.k[2] + kw];
-                                        }
-                                    }
-                                }
-                            }
-                        }
-            }
+        conv_scatter<int64_t>(d, xc.data(), wq, acc.data());
     }
     Tensor& y = ctx.allocate_output(0, info.out_dtype, out_dims);
     const float* bias = b ? b->data<float>() : nullptr;
