@@ -107,6 +107,8 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
         const double grad_factor = 1.0 / std::sqrt(static_cast<double>(per_scale) * static_cast<double>(cfg.qmax));
         if (cfg.axis < 0)
             return fake_quant_learnable_per_tensor(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor, &buffers_);
+        if (cfg.axis == 0 && x.scalar_type() == at::kFloat && x.is_contiguous() && learned_scale.numel() == x.size(0))
+            return fake_quant_learnable_weight_per_channel(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor);
         at::Tensor zp = at::zeros({learned_scale.numel()}, at::TensorOptions().dtype(at::kFloat));
         return at::_fake_quantize_learnable_per_channel_affine(x, learned_scale, zp, cfg.axis, cfg.qmin, cfg.qmax,
                                                                grad_factor);

@@ -229,7 +229,58 @@ struct WeightPerChannelFn : public torch::autograd::Function<WeightPerChannelFn>
     }
 };
 
+// Learned per-channel weight scales (LSQ), channels along dimension 0: serial, one channel after
+// the other (weights are small), each channel's scale gradient summed in a fixed order.
+struct LearnableWeightPerChannelFn : public torch::autograd::Function<LearnableWeightPerChannelFn> {
+    static at::Tensor forward(AutogradContext* ctx, const at::Tensor& w, const at::Tensor& scale, int64_t qmin,
+                              int64_t qmax, double grad_factor) {
+        ctx->save_for_backward({w, scale});
+        ctx->saved_data["qmin"] = qmin;
+        ctx->saved_data["qmax"] = qmax;
+        ctx->saved_data["grad_factor"] = grad_factor;
+        at::Tensor sc = scale.contiguous();
+        const int64_t channels = w.size(0), per = w.numel() / std::max<int64_t>(1, channels);
+        at::Tensor y = at::empty_like(w);
+        const float* wp = w.data_ptr<float>();
+        const float* sp = sc.data_ptr<float>();
+        float* yp = y.data_ptr<float>();
+        for (int64_t c = 0; c < channels; ++c)
+            quantize_block(wp + c * per, yp + c * per, nullptr, per, sp[c], 1.0f / sp[c], static_cast<float>(qmin),
+                           static_cast<float>(qmax));
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        variable_list saved = ctx->get_saved_variables();
+        at::Tensor w = saved[0].contiguous();
+        at::Tensor sc = saved[1].contiguous();
+        const float lo = static_cast<float>(ctx->saved_data["qmin"].toInt());
+        const float hi = static_cast<float>(ctx->saved_data["qmax"].toInt());
+        const double grad_factor = ctx->saved_data["grad_factor"].toDouble();
+        at::Tensor g = grads[0].contiguous();
+        at::Tensor dx = at::empty_like(g);
+        at::Tensor dscale = at::empty_like(sc);
+        const int64_t channels = w.size(0), per = w.numel() / std::max<int64_t>(1, channels);
+        const float* wp = w.data_ptr<float>();
+        const float* gp = g.data_ptr<float>();
+        const float* sp = sc.data_ptr<float>();
+        float* dp = dx.data_ptr<float>();
+        float* dsp = dscale.data_ptr<float>();
+        for (int64_t c = 0; c < channels; ++c) {
+            const double sum =
+                learnable_grad_block(wp + c * per, gp + c * per, dp + c * per, per, sp[c], 1.0f / sp[c], lo, hi);
+            dsp[c] = static_cast<float>(sum * grad_factor);
+        }
+        return {dx, dscale, at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+};
+
 }  // namespace
+
+at::Tensor fake_quant_learnable_weight_per_channel(const at::Tensor& w, const at::Tensor& scale, int64_t qmin,
+                                                   int64_t qmax, double grad_factor) {
+    return LearnableWeightPerChannelFn::apply(w, scale, qmin, qmax, grad_factor);
+}
 
 at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int64_t qmax, std::vector<float>* scales) {
     return WeightPerChannelFn::apply(w, qmin, qmax, scales);

@@ -18,7 +18,8 @@
 //                                     weight itself, s_c = symmetric_scale(max |w_c|), in one pass
 //                                     over each channel and no host round trip between range and
 //                                     quantization; equal to libtorch's fake_quantize_per_channel_affine
-//                                     with those scales, forward and straight-through gradient.
+//                                     with those scales, forward and straight-through gradient;
+//                                     and its learned-scale form (LSQ per channel).
 //
 // Float tensors only; the callers fall back to libtorch's kernels for anything else.
 #pragma once
@@ -45,5 +46,10 @@ at::Tensor fake_quant_learnable_per_tensor(const at::Tensor& x, const at::Tensor
 
 // w: float, contiguous, channels along dimension 0. The per-channel scales go to *scales.
 at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int64_t qmax, std::vector<float>* scales);
+
+// The same with learned scales ([channels], LSQ gradient as libtorch's
+// _fake_quantize_learnable_per_channel_affine with zero points 0).
+at::Tensor fake_quant_learnable_weight_per_channel(const at::Tensor& w, const at::Tensor& scale, int64_t qmin,
+                                                   int64_t qmax, double grad_factor);
 
 }  // namespace qat::train::detail

@@ -15,6 +15,7 @@
 #include "core/quant_params.h"
 
 using qat::train::detail::fake_quant_learnable_per_tensor;
+using qat::train::detail::fake_quant_learnable_weight_per_channel;
 using qat::train::detail::fake_quant_per_tensor;
 using qat::train::detail::fake_quant_weight_per_channel;
 
@@ -144,4 +145,26 @@ TEST(FastFakeQuant, WeightPerChannelMatchesLibtorchWithTheWeightsOwnRange) {
     expect_bitwise(ya, yb, "forward");
     at::Tensor g = at::randn_like(w);
     expect_bitwise(torch::autograd::grad({ya}, {wa}, {g})[0], torch::autograd::grad({yb}, {wb}, {g})[0], "gradient");
+}
+
+TEST(FastFakeQuant, LearnableWeightPerChannelMatchesLibtorch) {
+    at::manual_seed(9);
+    at::Tensor w = at::randn({12, 6, 3, 3}) * 0.2f;
+    // Scales that clip some channels (small) and leave others with headroom (large).
+    at::Tensor s0 = at::rand({12}) * 0.004f + 0.0005f;
+    const double grad_factor = 1.0 / std::sqrt(54.0 * 127.0);
+    at::Tensor wa = w.clone().set_requires_grad(true), wb = w.clone().set_requires_grad(true);
+    at::Tensor sa = s0.clone().set_requires_grad(true), sb = s0.clone().set_requires_grad(true);
+    at::Tensor ya = fake_quant_learnable_weight_per_channel(wa, sa, -127, 127, grad_factor);
+    at::Tensor yb = at::_fake_quantize_learnable_per_channel_affine(wb, sb, at::zeros({12}), 0, -127, 127, grad_factor);
+    expect_bitwise(ya, yb, "forward");
+    at::Tensor g = at::randn_like(w);
+    auto da = torch::autograd::grad({ya}, {wa, sa}, {g});
+    auto db = torch::autograd::grad({yb}, {wb, sb}, {g});
+    expect_bitwise(da[0], db[0], "weight gradient");
+    EXPECT_GT((db[0] == 0).sum().item<int64_t>(), 0) << "no weight was clipped: the mask is not exercised";
+    for (int64_t c = 0; c < 12; ++c) {
+        const float a = da[1][c].item<float>(), b = db[1][c].item<float>();
+        EXPECT_NEAR(a, b, 1e-4 * std::abs(b) + 1e-7) << "channel " << c;
+    }
 }
