@@ -106,7 +106,7 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
         const int64_t per_scale = std::max<int64_t>(1, x.numel() / learned_scale.numel());
         const double grad_factor = 1.0 / std::sqrt(static_cast<double>(per_scale) * static_cast<double>(cfg.qmax));
         if (cfg.axis < 0)
-            return fake_quant_learnable_per_tensor(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor, &buffers_);
+            return fake_quant_learnable_per_tensor(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor, buffers_);
         if (cfg.axis == 0 && x.scalar_type() == at::kFloat && x.is_contiguous() && learned_scale.numel() == x.size(0))
             return fake_quant_learnable_weight_per_channel(x, learned_scale, cfg.qmin, cfg.qmax, grad_factor);
         at::Tensor zp = at::zeros({learned_scale.numel()}, at::TensorOptions().dtype(at::kFloat));
@@ -137,7 +137,7 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
     }
     if (cfg.axis >= 0)
         return at::fake_quantize_per_channel_affine(x, host_tensor(s), zero_points_, cfg.axis, cfg.qmin, cfg.qmax);
-    return fake_quant_per_tensor(x, s[0], cfg.zero_point, cfg.qmin, cfg.qmax, &buffers_);
+    return fake_quant_per_tensor(x, s[0], cfg.zero_point, cfg.qmin, cfg.qmax, buffers_);
 }
 
 }  // namespace qat::train::detail

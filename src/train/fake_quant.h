@@ -84,8 +84,8 @@ struct FakeQuantizer {
   private:
     // Scale used to quantize: own, or the group's largest.
     std::vector<float> effective_scale() const;
-    at::Tensor zero_points_;    // int32 [channels] zeros (per-channel path)
-    FakeQuantBuffers buffers_;  // per-tensor outputs reused across steps
+    at::Tensor zero_points_;  // int32 [channels] zeros (per-channel path)
+    FakeQuantBuffersPtr buffers_ = c10::make_intrusive<FakeQuantBuffers>();  // reused across steps
 };
 
 }  // namespace qat::train::detail

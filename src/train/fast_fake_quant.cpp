@@ -133,10 +133,23 @@ at::Tensor forward_tensor(const at::Tensor& x, float scale, float lo, float hi, 
     return y;
 }
 
+// The quantizer's buffers saved with an autograd node (held by reference count), and back.
+void save_buffers(AutogradContext* ctx, const FakeQuantBuffersPtr& buffers) {
+    if (buffers)
+        ctx->saved_data["buffers"] = c10::IValue::make_capsule(c10::intrusive_ptr<torch::CustomClassHolder>(buffers));
+}
+
+at::Storage* saved_grad_buffer(AutogradContext* ctx) {
+    auto it = ctx->saved_data.find("buffers");
+    if (it == ctx->saved_data.end()) return nullptr;
+    // The capsule holds the FakeQuantBuffers save_buffers() put there; the node keeps it alive.
+    return &static_cast<FakeQuantBuffers*>(it->second.toCapsule().get())->grad;
+}
+
 // The straight-through gradient: dY where the mask is set, 0 elsewhere.
-at::Tensor masked_gradient(const at::Tensor& grad, const at::Tensor& mask) {
+at::Tensor masked_gradient(const at::Tensor& grad, const at::Tensor& mask, at::Storage* cache = nullptr) {
     at::Tensor g = grad.contiguous();
-    at::Tensor dx = at::empty_like(g);
+    at::Tensor dx = reuse_or_empty(cache, g.sizes(), g.options());
     const float* gp = g.data_ptr<float>();
     const auto* mp = reinterpret_cast<const uint8_t*>(mask.data_ptr<bool>());
     float* dp = dx.data_ptr<float>();
@@ -146,29 +159,31 @@ at::Tensor masked_gradient(const at::Tensor& grad, const at::Tensor& mask) {
 
 struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, double scale, double lo, double hi,
-                              FakeQuantBuffers* buffers) {
+                              const FakeQuantBuffersPtr& buffers) {
         at::Tensor mask;
         at::Tensor y = forward_tensor(x, static_cast<float>(scale), static_cast<float>(lo), static_cast<float>(hi),
-                                      &mask, buffers);
+                                      &mask, buffers.get());
         ctx->save_for_backward({mask});
+        save_buffers(ctx, buffers);
         return y;
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        at::Tensor dx = masked_gradient(grads[0], ctx->get_saved_variables()[0]);
+        at::Tensor dx = masked_gradient(grads[0], ctx->get_saved_variables()[0], saved_grad_buffer(ctx));
         return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
 
 struct LearnableFakeQuantFn : public torch::autograd::Function<LearnableFakeQuantFn> {
     static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& scale, int64_t qmin,
-                              int64_t qmax, double grad_factor, FakeQuantBuffers* buffers) {
+                              int64_t qmax, double grad_factor, const FakeQuantBuffersPtr& buffers) {
         ctx->save_for_backward({x, scale});
+        save_buffers(ctx, buffers);
         ctx->saved_data["qmin"] = qmin;
         ctx->saved_data["qmax"] = qmax;
         ctx->saved_data["grad_factor"] = grad_factor;
         return forward_tensor(x, scale.item<float>(), static_cast<float>(qmin), static_cast<float>(qmax), nullptr,
-                              buffers);
+                              buffers.get());
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -182,7 +197,7 @@ struct LearnableFakeQuantFn : public torch::autograd::Function<LearnableFakeQuan
         const float inv = 1.0f / s;
 
         at::Tensor g = grads[0].contiguous();
-        at::Tensor dx = at::empty_like(g);
+        at::Tensor dx = reuse_or_empty(saved_grad_buffer(ctx), g.sizes(), g.options());
         const float* xp = x.data_ptr<float>();
         const float* gp = g.data_ptr<float>();
         float* dp = dx.data_ptr<float>();
@@ -287,16 +302,17 @@ at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int6
 }
 
 at::Tensor fake_quant_per_tensor(const at::Tensor& x, float scale, int64_t zero_point, int64_t qmin, int64_t qmax,
-                                 FakeQuantBuffers* buffers) {
+                                 const FakeQuantBuffersPtr& buffers) {
     if (x.scalar_type() != at::kFloat)
         return at::fake_quantize_per_tensor_affine(x, static_cast<double>(scale), zero_point, qmin, qmax);
     const auto lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
-    if (!(x.requires_grad() && at::GradMode::is_enabled())) return forward_tensor(x, scale, lo, hi, nullptr, buffers);
+    if (!(x.requires_grad() && at::GradMode::is_enabled()))
+        return forward_tensor(x, scale, lo, hi, nullptr, buffers.get());
     return FakeQuantFn::apply(x, static_cast<double>(scale), static_cast<double>(lo), static_cast<double>(hi), buffers);
 }
 
 at::Tensor fake_quant_learnable_per_tensor(const at::Tensor& x, const at::Tensor& scale, int64_t qmin, int64_t qmax,
-                                           double grad_factor, FakeQuantBuffers* buffers) {
+                                           double grad_factor, const FakeQuantBuffersPtr& buffers) {
     if (x.scalar_type() != at::kFloat || scale.numel() != 1) {
         at::Tensor zp = at::zeros({scale.numel()}, scale.options());
         return at::_fake_quantize_learnable_per_tensor_affine(x, scale, zp, qmin, qmax, grad_factor);

@@ -25,24 +25,29 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/core/ivalue.h>
 
 #include <cstdint>
 #include <vector>
 
 namespace qat::train::detail {
 
-// Output buffers one quantizer reuses from step to step (optional). A buffer is reused only when
-// no tensor refers to it any more, so a result still held elsewhere is never overwritten.
-struct FakeQuantBuffers {
+// Buffers one quantizer reuses from step to step (optional): its output and straight-through
+// mask (forward) and its input gradient (backward). A buffer is reused only when no tensor refers
+// to it any more, so a result still held elsewhere is never overwritten. Reference-counted: the
+// autograd node keeps it alive until its backward ran, even if the quantizer is gone by then.
+struct FakeQuantBuffers : public torch::CustomClassHolder {
     at::Storage output;
     at::Storage mask;
+    at::Storage grad;
 };
+using FakeQuantBuffersPtr = c10::intrusive_ptr<FakeQuantBuffers>;
 
 at::Tensor fake_quant_per_tensor(const at::Tensor& x, float scale, int64_t zero_point, int64_t qmin, int64_t qmax,
-                                 FakeQuantBuffers* buffers = nullptr);
+                                 const FakeQuantBuffersPtr& buffers = {});
 
 at::Tensor fake_quant_learnable_per_tensor(const at::Tensor& x, const at::Tensor& scale, int64_t qmin, int64_t qmax,
-                                           double grad_factor, FakeQuantBuffers* buffers = nullptr);
+                                           double grad_factor, const FakeQuantBuffersPtr& buffers = {});
 
 // w: float, contiguous, channels along dimension 0. The per-channel scales go to *scales.
 at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int64_t qmax, std::vector<float>* scales);
