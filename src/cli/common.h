@@ -24,4 +24,9 @@ int report_error(const std::string& command, const std::string& message);
 // Runs a command body, converting a non-OK Status (and any stray exception) into the exit code.
 void run_command(const std::string& command, const std::function<Status()>& body);
 
+// main() of qat and qat-train: parses argv into `app` (which runs the chosen subcommand's
+// callback) and returns the exit code. --help prints help (exit 0); bad flags are bad input:
+// one line "qat <command>: error: ..." plus where to find usage, exit 2.
+int parse_and_run(CLI::App& app, int argc, char** argv);
+
 }  // namespace qat::cli

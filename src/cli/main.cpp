@@ -1,5 +1,4 @@
 // qat: FP32 ONNX model -> Q/DQ placement -> calibration / QAT -> INT8 engine.
-#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -32,18 +31,5 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.failure_message(CLI::FailureMessage::help);
     for (const auto& c : kCommands) c.add(app);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        // Bad flags are bad input: one line, exit 2.
-        std::string cmd = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
-        std::fprintf(stderr, "qat%s%s: error: %s\n", cmd.empty() ? "" : " ", cmd.c_str(), e.what());
-        std::fprintf(stderr, "run 'qat %s--help' for usage\n", cmd.empty() ? "" : (cmd + " ").c_str());
-        return qat::cli::kExitError;
-    }
-    return qat::cli::exit_code();
+    return qat::cli::parse_and_run(app, argc, argv);
 }

@@ -1,6 +1,5 @@
 // qat-train: `train` and `finetune` on libtorch (cmd_train.cpp). The qat binary execs it for
 // `qat train ...` / `qat finetune ...` (train_forward.cpp), so its messages and help say "qat".
-#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -14,18 +13,5 @@ int main(int argc, char** argv) {
     app.failure_message(CLI::FailureMessage::help);
     qat::cli::add_training_command(app, false);
     qat::cli::add_training_command(app, true);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        // Bad flags are bad input: one line, exit 2 (as in qat's main).
-        std::string cmd = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
-        std::fprintf(stderr, "qat%s%s: error: %s\n", cmd.empty() ? "" : " ", cmd.c_str(), e.what());
-        std::fprintf(stderr, "run 'qat %s--help' for usage\n", cmd.empty() ? "" : (cmd + " ").c_str());
-        return qat::cli::kExitError;
-    }
-    return qat::cli::exit_code();
+    return qat::cli::parse_and_run(app, argc, argv);
 }
