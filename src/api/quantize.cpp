@@ -110,10 +110,7 @@ namespace {
 
     std::unique_ptr<ir::Graph> out;
     if (recalibrate) {
-        std::vector<std::string> tensors = quant::qdq_activation_tensors(*g);
-        QAT_RETURN_IF_ERROR(session.observe(*fp32, tensors));
-        QAT_ASSIGN_OR_RETURN(auto amax, session.amax(tensors, calib));
-        QAT_RETURN_IF_ERROR(quant::set_activation_scales(*g, amax));
+        QAT_RETURN_IF_ERROR(quant::recalibrate_activations(*g, *fp32, session, calib));
         out = std::move(g);
     } else {
         auto r = quant::build_variant(*g, factory, session, calib, {});

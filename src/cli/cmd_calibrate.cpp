@@ -132,10 +132,7 @@ Status run_calibrate(const CalibrateCmdOptions& o) {
     std::optional<quant::QuantizeSummary> summary;
     std::optional<quant::MixedPrecisionResult> mixed;
     if (recalibrate) {
-        std::vector<std::string> tensors = quant::qdq_activation_tensors(*g);
-        QAT_RETURN_IF_ERROR(session.observe(*fp32, tensors));
-        QAT_ASSIGN_OR_RETURN(auto amax, session.amax(tensors, calib));
-        QAT_RETURN_IF_ERROR(quant::set_activation_scales(*g, amax));
+        QAT_RETURN_IF_ERROR(quant::recalibrate_activations(*g, *fp32, session, calib));
         out = std::move(g);
     } else if (evaluator) {
         quant::BudgetOptions b;

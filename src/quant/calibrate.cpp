@@ -521,4 +521,12 @@ Status set_activation_scales(ir::Graph& g, const std::map<std::string, float>& a
     return OkStatus();
 }
 
+Status recalibrate_activations(ir::Graph& qdq_graph, const ir::Graph& fp32_graph, CalibrationSession& session,
+                               const CalibratorOptions& calib) {
+    const std::vector<std::string> tensors = qdq_activation_tensors(qdq_graph);
+    QAT_RETURN_IF_ERROR(session.observe(fp32_graph, tensors));
+    QAT_ASSIGN_OR_RETURN(auto amax, session.amax(tensors, calib));
+    return set_activation_scales(qdq_graph, amax);
+}
+
 }  // namespace qat::quant

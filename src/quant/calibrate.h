@@ -16,10 +16,7 @@
 //
 //   // Recalibrate a model that already holds Q/DQ nodes:
 //   QAT_ASSIGN_OR_RETURN(auto fp32, strip_qdq_copy(qdq_graph));
-//   auto tensors = qdq_activation_tensors(qdq_graph);
-//   QAT_RETURN_IF_ERROR(session.observe(*fp32, tensors));
-//   QAT_ASSIGN_OR_RETURN(auto amax, session.amax(tensors, calib));
-//   QAT_RETURN_IF_ERROR(set_activation_scales(qdq_graph, amax));
+//   QAT_RETURN_IF_ERROR(recalibrate_activations(qdq_graph, *fp32, session, calib));
 #pragma once
 
 #include <cstdint>
@@ -184,5 +181,9 @@ Result<std::unique_ptr<ir::Graph>> strip_qdq_copy(const ir::Graph& graph);
 // Clears the uncalibrated marker. Refuses (naming the node) a Q with a non-int8 or non-zero zero
 // point, or per-axis activation scales.
 Status set_activation_scales(ir::Graph& graph, const std::map<std::string, float>& amax);
+// New scales for every activation Q/DQ of `qdq_graph`: observes its qdq_activation_tensors() in
+// `fp32_graph` (strip_qdq_copy of it) through `session`, then set_activation_scales().
+Status recalibrate_activations(ir::Graph& qdq_graph, const ir::Graph& fp32_graph, CalibrationSession& session,
+                               const CalibratorOptions& calib);
 
 }  // namespace qat::quant
