@@ -117,7 +117,7 @@ at::Tensor FakeQuantizer::forward(const at::Tensor& x, bool training) {
     if (cfg.weight) {
         // Weights: the range follows the current weights, in training and evaluation alike.
         if (cfg.axis == 0 && x.scalar_type() == at::kFloat && x.is_contiguous())
-            return fake_quant_weight_per_channel(x, cfg.qmin, cfg.qmax, &s);  // range and quantization in one pass
+            return fake_quant_weight_per_channel(x, cfg.qmin, cfg.qmax);  // range and quantization in one pass
         s = observe(x);
     } else {
         if (training && cfg.mode != RangeMode::kFixed) {

@@ -224,13 +224,13 @@ struct WeightPerChannelFn : public torch::autograd::Function<WeightPerChannelFn>
         const float* wp = w.data_ptr<float>();
         float* yp = y.data_ptr<float>();
         bool* mp = mask.data_ptr<bool>();
-        scales->assign(static_cast<size_t>(channels), 0.0f);
+        if (scales) scales->assign(static_cast<size_t>(channels), 0.0f);
         for (int64_t c = 0; c < channels; ++c) {
             const float* wc = wp + c * per;
             float amax = 0.0f;
             for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(wc[i]));
             const float s = symmetric_scale(amax);
-            (*scales)[static_cast<size_t>(c)] = s;
+            if (scales) (*scales)[static_cast<size_t>(c)] = s;
             quantize_block(wc, yp + c * per, mp + c * per, per, s, 1.0f / s, static_cast<float>(qmin),
                            static_cast<float>(qmax));
         }

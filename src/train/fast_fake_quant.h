@@ -49,8 +49,10 @@ at::Tensor fake_quant_per_tensor(const at::Tensor& x, float scale, int64_t zero_
 at::Tensor fake_quant_learnable_per_tensor(const at::Tensor& x, const at::Tensor& scale, int64_t qmin, int64_t qmax,
                                            double grad_factor, const FakeQuantBuffersPtr& buffers = {});
 
-// w: float, contiguous, channels along dimension 0. The per-channel scales go to *scales.
-at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int64_t qmax, std::vector<float>* scales);
+// w: float, contiguous, channels along dimension 0. The per-channel scales go to *scales (when
+// not null).
+at::Tensor fake_quant_weight_per_channel(const at::Tensor& w, int64_t qmin, int64_t qmax,
+                                         std::vector<float>* scales = nullptr);
 
 // The same with learned scales ([channels], LSQ gradient as libtorch's
 // _fake_quantize_learnable_per_channel_affine with zero points 0).
