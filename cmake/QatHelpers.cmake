@@ -30,6 +30,8 @@ function(qat_add_gtest name)
     add_executable(${name} ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
     target_compile_options(${name} PRIVATE ${QAT_WARNINGS})
+    # Shared test helpers are included as "<dir>/<name>_test_util.h" from any test folder.
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
     target_compile_definitions(${name} PRIVATE QAT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                                QAT_BINARY_DIR="${PROJECT_BINARY_DIR}")
     if(NOT ARG_TIMEOUT)

@@ -7,6 +7,7 @@
 
 #include "cli_test_util.h"
 #include "core/npy.h"
+#include "models/ort_test_util.h"
 #include "onnx/onnx_import.h"
 #include "onnx/tensor_proto.h"
 
@@ -356,9 +357,7 @@ TEST_F(InspectRun, UnusableOutputDirectory) {
 // on the conv net, max |qat - ort| <= 1e-4 * max |ort|.
 TEST_F(InspectRun, RunMatchesOnnxRuntime) {
     const std::string src = QAT_SOURCE_DIR;
-    if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is not installed: no ONNX Runtime";
-    if (!fs::exists(src + "/third_party/ort/node_modules/onnxruntime-node"))
-        GTEST_SKIP() << "ONNX Runtime is not installed (third_party/ort/node_modules/onnxruntime-node is absent)";
+    if (const std::string why = qat::testing::ort_missing_reason(); !why.empty()) GTEST_SKIP() << why;
     Model m = conv_net();
     // Weights with structure, so a wrong layout or stride cannot hide behind constant weights.
     auto* w = m.g()->mutable_initializer(0);

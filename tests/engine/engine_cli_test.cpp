@@ -10,6 +10,7 @@
 
 #include "cli/cli_test_util.h"
 #include "core/npy.h"
+#include "models/ort_test_util.h"
 #include "onnx/onnx_export.h"
 #include "passes/engine_test_util.h"
 
@@ -246,9 +247,7 @@ TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
 // --compare-ort: ONNX Runtime (tools/ort_bench.js) runs the same file in the same command and the
 // speedup is the ratio of the two medians.
 TEST_F(EngineCli, BenchComparesWithOnnxRuntime) {
-    const std::string ort_dir = std::string(QAT_SOURCE_DIR) + "/third_party/ort/node_modules/onnxruntime-node";
-    if (!cli_test::fs::exists(ort_dir)) GTEST_SKIP() << "onnxruntime-node is not installed in " << ort_dir;
-    if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is not on PATH";
+    if (const std::string why = qat::testing::ort_missing_reason(); !why.empty()) GTEST_SKIP() << why;
     std::string model = save(*tiny_qdq_model(), "m.onnx");
     auto r = run("bench " + cli_test::quote(model) +
                  " --batch 2 --threads 1 --warmup 1 --iterations 5 --compare-ort --json");

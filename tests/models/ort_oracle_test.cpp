@@ -18,8 +18,10 @@
 #include "core/npy.h"
 #include "ir/builder.h"
 #include "ir/verify.h"
+#include "models/ort_test_util.h"
 #include "models/zoo.h"
 #include "onnx/onnx_export.h"
+#include "ops/ref_test_util.h"
 #include "runtime/plan.h"
 
 using namespace qat;
@@ -29,23 +31,9 @@ namespace {
 
 const std::string kSource = QAT_SOURCE_DIR;
 
-// Why ONNX Runtime cannot run here, or "" when it can.
-std::string ort_missing_reason() {
-    if (!fs::exists(kSource + "/third_party/ort/node_modules/onnxruntime-node"))
-        return "ONNX Runtime is not installed (third_party/ort/node_modules/onnxruntime-node is absent; "
-               "scripts/install-deps.sh installs it)";
-    if (std::system("node --version > /dev/null 2>&1") != 0) return "node is not on PATH";
-    return "";
-}
+using qat::testing::ort_missing_reason;
 
-const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 Tensor random_input(std::vector<int64_t> dims, uint32_t seed) {
     Tensor t = Tensor::empty(DataType::kFloat32, std::move(dims));
@@ -61,11 +49,7 @@ class OrtOracle : public ::testing::Test {
     void SetUp() override {
         std::string why = ort_missing_reason();
         if (!why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::path(QAT_BINARY_DIR) / "tmp" /
-               ("ort_oracle_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = qat::testing::scratch_dir("ort_oracle");
     }
     void TearDown() override {
         if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);

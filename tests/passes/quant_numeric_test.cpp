@@ -11,6 +11,7 @@
 #include "backends/ref/ref_backend.h"
 #include "ir/text_form.h"
 #include "onnx/version_convert.h"
+#include "ops/ref_test_util.h"
 #include "passes/quant/insert_qdq.h"
 #include "quant/calibrated.h"
 #include "quant_test_util.h"
@@ -20,14 +21,7 @@ using namespace qat;
 
 namespace {
 
-const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 std::vector<float> floats_of(const ir::Value* v) { return v->constant().to_vector<float>(); }
 std::vector<int8_t> int8s_of(const ir::Value* v) { return v->constant().to_vector<int8_t>(); }

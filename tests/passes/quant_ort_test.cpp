@@ -15,8 +15,10 @@
 
 #include "backends/ref/ref_backend.h"
 #include "core/npy.h"
+#include "models/ort_test_util.h"
 #include "models/zoo.h"
 #include "onnx/onnx_export.h"
+#include "ops/ref_test_util.h"
 #include "quant_test_util.h"
 #include "runtime/plan.h"
 
@@ -28,22 +30,11 @@ namespace {
 const std::string kSource = QAT_SOURCE_DIR;
 
 std::string ort_missing_reason() {
-    if (!fs::exists(kSource + "/third_party/ort/node_modules/onnxruntime-node"))
-        return "ONNX Runtime is not installed (third_party/ort/node_modules/onnxruntime-node is absent; "
-               "scripts/install-deps.sh installs it)";
     if (!fs::exists(kSource + "/tools/ort_run.js")) return "tools/ort_run.js is absent";
-    if (std::system("node --version > /dev/null 2>&1") != 0) return "node is not on PATH";
-    return "";
+    return qat::testing::ort_missing_reason();
 }
 
-const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 Tensor random_input(std::vector<int64_t> dims, uint32_t seed) {
     Tensor t = Tensor::empty(DataType::kFloat32, std::move(dims));
@@ -85,10 +76,7 @@ class QuantOrt : public ::testing::TestWithParam<std::string> {
     void SetUp() override {
         std::string why = ort_missing_reason();
         if (!why.empty()) GTEST_SKIP() << why;
-        std::string name = GetParam();
-        dir_ = fs::path(QAT_BINARY_DIR) / "tmp" / ("quant_ort_" + std::to_string(::getpid()) + "_" + name);
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = qat::testing::scratch_dir("quant_ort");
     }
     void TearDown() override {
         if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);

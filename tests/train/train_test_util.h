@@ -13,6 +13,7 @@
 #include "backends/ref/ref_backend.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "ops/ref_test_util.h"
 #include "runtime/plan.h"
 
 namespace qat::train_test {
@@ -26,14 +27,7 @@ inline Tensor random_tensor(std::vector<int64_t> dims, uint32_t seed, float lo =
     return t;
 }
 
-inline const runtime::KernelRegistry& ref_registry() {
-    static const runtime::KernelRegistry reg = [] {
-        runtime::KernelRegistry r;
-        ref::register_kernels(r);
-        return r;
-    }();
-    return reg;
-}
+using qat::testing::ref_registry;
 
 // The graph's outputs on the reference backend (the oracle), inputs in graph-input order.
 inline std::vector<Tensor> run_ref(const ir::Graph& g, const std::vector<Tensor>& inputs) {
