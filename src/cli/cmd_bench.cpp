@@ -298,7 +298,7 @@ Status bench(const BenchOptions& opt) {
 
     // Profile rows and totals.
     struct Row {
-        std::string name, op, backend, precision, layout;
+        std::string name, op, backend, precision, layout, impl;
         double ms = 0, gops = 0, convert_ms = 0;
     };
     std::vector<Row> rows;
@@ -312,6 +312,7 @@ Status bench(const BenchOptions& opt) {
         r.backend = p.backend;
         r.precision = precision_of(*p.node);
         r.layout = p.out_layout;
+        r.impl = p.implementation;
         r.ms = p.total_ms / static_cast<double>(p.runs);
         r.convert_ms = p.convert_ms / static_cast<double>(p.runs);
         double ops = step_ops(p);
@@ -341,7 +342,8 @@ Status bench(const BenchOptions& opt) {
                           {"percent", total > 0 ? 100.0 * r.ms / total : 0},
                           {"gops", r.gops},
                           {"convert_ms", r.convert_ms},
-                          {"layout", r.layout}});
+                          {"layout", r.layout},
+                          {"implementation", r.impl}});
         j["profile"] = pj;
         nlohmann::json sj = {{"runs", prof_runs},
                              {"steps_ms", total},
@@ -375,13 +377,13 @@ Status bench(const BenchOptions& opt) {
     if (o.profile) {
         std::printf("\nprofile (%d runs, mean per run; GOPS = 2 ops per multiply-add):\n", prof_runs);
         std::printf("  %-4s %-32s %-24s %-7s %-5s %9s %6s %8s  %s\n", "#", "node", "op", "backend", "prec", "ms", "%",
-                    "GOPS", "layout");
+                    "GOPS", "layout / implementation");
         int i = 0;
         for (const auto& r : rows) {
             std::string gops = r.gops > 0 ? std::to_string(static_cast<int>(std::lround(r.gops))) : "";
             std::printf("  %-4d %-32.32s %-24.24s %-7s %-5s %9.3f %6.1f %8s  %s%s\n", i++, r.name.c_str(), r.op.c_str(),
                         r.backend.c_str(), r.precision.c_str(), r.ms, total > 0 ? 100.0 * r.ms / total : 0.0,
-                        gops.c_str(), r.layout.c_str(),
+                        gops.c_str(), (r.layout + (r.impl.empty() ? "" : "  " + r.impl)).c_str(),
                         r.convert_ms > 0.001
                             ? (" (+" + std::to_string(r.convert_ms).substr(0, 5) + " ms to plain)").c_str()
                             : "");

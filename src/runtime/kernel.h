@@ -106,6 +106,9 @@ class Kernel {
     virtual Status run(KernelContext& ctx) = 0;
     // Optional: bytes of prepacked state, for reports.
     virtual size_t prepacked_bytes() const { return 0; }
+    // Optional: the implementation the last prepare() chose (e.g. oneDNN's
+    // "brgconv:avx512_core_vnni"), for profiles, like the tactic names of trtexec.
+    virtual std::string implementation() const { return {}; }
 
     // Whether input i may arrive in `layout` (not plain). Default: no, so the Plan converts it.
     virtual bool accepts_layout(size_t input, const Layout& layout) const {

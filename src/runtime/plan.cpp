@@ -320,6 +320,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
             st.prof.total_ms += ms_since(t_step);
             const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
             st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
+            st.prof.implementation = st.kernel->implementation();
             st.prof.out_dims.clear();
             for (int o : st.out_slots) st.prof.out_dims.push_back(slots_[o].dims());
         }

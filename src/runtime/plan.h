@@ -57,6 +57,7 @@ struct StepProfile {
     double convert_ms = 0;                       // of which: layout conversions of its inputs
     double prepare_ms = 0;                       // prepare() calls (first run, shape changes), not in total_ms
     std::string out_layout;                      // layout of output 0 at the last run ("" = plain)
+    std::string implementation;                  // Kernel::implementation() at the last run
     std::vector<std::vector<int64_t>> out_dims;  // output dims at the last run
     std::vector<std::vector<int64_t>> in_dims;   // input dims at the last run ({} for omitted)
 };
