@@ -133,7 +133,7 @@ double step_ops(const runtime::StepProfile& p) {
     }
     const auto& wd = w->constant().dims();
     double out = static_cast<double>(numel_of(p.out_dims[0]));
-    if (op == "Conv" || op == ir::fused::kQConv) {
+    if (op == "Conv" || op == ir::fused::kQConv || op == ir::fused::kFusedConv) {
         double k = 1;
         for (size_t i = 1; i < wd.size(); ++i) k *= static_cast<double>(wd[i]);
         return 2.0 * out * k;
@@ -163,7 +163,8 @@ std::string precision_of(const ir::Node& n) {
 }
 
 bool is_conv(const std::string& op) {
-    return op == "Conv" || op == "ConvTranspose" || op == ir::fused::kQConv || op == ir::fused::kQConvTranspose;
+    return op == "Conv" || op == "ConvTranspose" || op == ir::fused::kQConv || op == ir::fused::kQConvTranspose ||
+           op == ir::fused::kFusedConv;
 }
 
 // Where tools/ort_bench.js is: $QAT_ORT_BENCH, else next to the binary's source tree

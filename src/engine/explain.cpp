@@ -99,7 +99,7 @@ int64_t node_macs(const ir::Node& n, const std::vector<std::vector<int64_t>>& in
     if (in.size() < 2 || in[0].empty() || in[1].empty()) return -1;
     const auto& x = in[0];
     const auto& w = in[1];
-    if ((std_op && op == "Conv") || (q && op == fused::kQConv)) {
+    if ((std_op && op == "Conv") || (q && op == fused::kQConv) || fused::is_fp32_fused_op(n)) {
         if (out.size() < 3 || w.size() < 3) return -1;
         return prod(out) * prod(w, 1);  // each output: C/group * k... products
     }
@@ -155,7 +155,11 @@ Result<ExplainReport> explain(Engine& e) {
             const std::string note = n.attr_string("note", "");
             if (!note.empty()) row.reasons.push_back(note);
         } else {
-            row.absorbed = passes::folded_names(n);  // e.g. a BN folded into an FP32 Conv
+            if (const ir::Attribute* a = n.attr("absorbed");
+                fused::is_fp32_fused_op(n) && a && a->kind == ir::Attribute::Kind::kStrings)
+                row.absorbed = a->strings;  // FusedConv: the Conv, its activations, BN, residual Add
+            else
+                row.absorbed = passes::folded_names(n);  // e.g. a BN folded into an FP32 Conv
             const std::string why = passes::fp32_reason(n);
             if (!why.empty()) row.reasons.push_back("not INT8: " + why);
         }
@@ -169,7 +173,8 @@ Result<ExplainReport> explain(Engine& e) {
                 if (row.fused) rep.int8_macs += row.macs;
             }
         }
-        if (!row.fused && (row.op == "Conv" || row.op == "ConvTranspose" || row.op == "Gemm" || row.op == "MatMul"))
+        if (!row.fused && (row.op == "Conv" || row.op == "ConvTranspose" || row.op == "Gemm" || row.op == "MatMul" ||
+                           fused::is_fp32_fused_op(n)))
             ++rep.fp32_mac_ops;
         rep.rows.push_back(std::move(row));
     }

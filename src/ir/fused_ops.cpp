@@ -33,7 +33,69 @@ DataType input_dtype(const Node& n, size_t i) {
     return v ? v->dtype() : DataType::kUndefined;
 }
 
+Status need_float(const Node& n, const char* name, float* out) {
+    const Attribute* a = n.attr(name);
+    if (!a || (a->kind != Attribute::Kind::kFloat && a->kind != Attribute::Kind::kInt))
+        return invalid_model(n.desc(), ": missing float attribute ", name);
+    *out = n.attr_float(name, 0.0f);
+    return OkStatus();
+}
+
 bool is_weighted(const std::string& op) { return op == kQConv || op == kQConvTranspose || op == kQGemm; }
+
+// The post-op attributes (every fused op) and, with "add", the residual's quantization.
+Result<FusedOpInfo> read_post_ops(const Node& n, FusedOpInfo info) {
+    const bool is_add = info.op_type == kQAdd;
+    const bool fp32 = is_fp32_fused_op(n);
+    if (fp32) {
+        for (size_t i = 0; i < n.num_inputs(); ++i)
+            if (n.input(i) && n.input(i)->dtype() != DataType::kFloat32 && n.input(i)->dtype() != DataType::kUndefined)
+                return invalid_model(n.desc(), ": input ", i, " is ", dtype_name(n.input(i)->dtype()),
+                                     ", FusedConv is float32 throughout");
+        if (n.has_attr("out_dtype") && n.attr_int("out_dtype", kOnnxFloat) != kOnnxFloat)
+            return invalid_model(n.desc(), ": FusedConv has out_dtype ", n.attr_int("out_dtype", 0),
+                                 ", only 1 (float) is valid");
+    }
+    int adds = 0;
+    const Attribute* post = n.attr("post_ops");
+    if (post && post->kind != Attribute::Kind::kStrings)
+        return invalid_model(n.desc(), ": attribute post_ops must be a list of strings");
+    for (const std::string& s : post ? post->strings : std::vector<std::string>{}) {
+        PostOp p;
+        if (!parse_post_op(s, &p))
+            return invalid_model(n.desc(), ": unknown post-op '", s,
+                                 "' (known: add, relu, clip, leaky_relu, hard_swish, sigmoid, swish)");
+        if (p == PostOp::kAdd) ++adds;
+        info.post_ops.push_back(p);
+    }
+    if (adds > 1) return invalid_model(n.desc(), ": post_ops has ", adds, " \"add\" entries, at most one allowed");
+    if (adds == 1) {
+        if (is_add || info.op_type == kQAveragePool || info.op_type == kQGlobalAveragePool)
+            return invalid_model(n.desc(),
+                                 ": post-op \"add\" is only valid on QConv, QConvTranspose, QGemm and FusedConv");
+        if (!n.input(3)) return invalid_model(n.desc(), ": post-op \"add\" needs a residual input (input 3)");
+        DataType rt = input_dtype(n, 3);
+        if (!fp32 && (rt == DataType::kInt8 || rt == DataType::kUint8 || rt == DataType::kUndefined)) {
+            if (n.has_attr("residual_scale") || is_quantized_type(rt)) {
+                QAT_RETURN_IF_ERROR(need_float(n, "residual_scale", &info.residual_scale));
+                QAT_RETURN_IF_ERROR(check_scale(n, "residual_scale", info.residual_scale));
+                int64_t rzp = n.attr_int("residual_zero_point", 0);
+                QAT_RETURN_IF_ERROR(check_zero_point(n, "residual_zero_point", rzp, rt));
+                info.residual_zero_point = static_cast<int32_t>(rzp);
+            }
+        }
+    } else if (n.input(3)) {
+        return invalid_model(n.desc(), ": has a residual input but no \"add\" post-op");
+    }
+    if (std::find(info.post_ops.begin(), info.post_ops.end(), PostOp::kClip) != info.post_ops.end()) {
+        QAT_RETURN_IF_ERROR(need_float(n, "clip_min", &info.clip_min));
+        QAT_RETURN_IF_ERROR(need_float(n, "clip_max", &info.clip_max));
+        if (std::isnan(info.clip_min) || std::isnan(info.clip_max) || info.clip_min > info.clip_max)
+            return invalid_model(n.desc(), ": clip range [", info.clip_min, ", ", info.clip_max, "] is empty");
+    }
+    info.alpha = n.attr_float("alpha", 0.01f);
+    return info;
+}
 
 }  // namespace
 
@@ -69,6 +131,8 @@ bool is_fused_op(const Node& node) {
     return op == kQConv || op == kQConvTranspose || op == kQGemm || op == kQAdd || op == kQAveragePool ||
            op == kQGlobalAveragePool;
 }
+
+bool is_fp32_fused_op(const Node& node) { return node.domain() == kDomain && node.op_type() == kFusedConv; }
 
 const char* post_op_name(PostOp p) {
     switch (p) {
@@ -106,26 +170,22 @@ bool FusedOpInfo::has_residual() const {
 }
 
 Result<FusedOpInfo> read_fused_op(const Node& n) {
-    if (!is_fused_op(n)) return invalid_model(n.desc(), " is not a com.qat fused op");
+    const bool fp32 = is_fp32_fused_op(n);
+    if (!is_fused_op(n) && !fp32) return invalid_model(n.desc(), " is not a com.qat fused op");
     FusedOpInfo info;
     info.op_type = n.op_type();
     const bool is_add = info.op_type == kQAdd;
-    auto need_float = [&](const char* name, float* out) -> Status {
-        const Attribute* a = n.attr(name);
-        if (!a || (a->kind != Attribute::Kind::kFloat && a->kind != Attribute::Kind::kInt))
-            return invalid_model(n.desc(), ": missing float attribute ", name);
-        *out = n.attr_float(name, 0.0f);
-        return OkStatus();
-    };
+
+    if (fp32) return read_post_ops(n, std::move(info));
 
     // Input quantization.
-    QAT_RETURN_IF_ERROR(need_float(is_add ? "a_scale" : "x_scale", &info.x_scale));
+    QAT_RETURN_IF_ERROR(need_float(n, is_add ? "a_scale" : "x_scale", &info.x_scale));
     QAT_RETURN_IF_ERROR(check_scale(n, is_add ? "a_scale" : "x_scale", info.x_scale));
     int64_t xzp = n.attr_int(is_add ? "a_zero_point" : "x_zero_point", 0);
     QAT_RETURN_IF_ERROR(check_zero_point(n, is_add ? "a_zero_point" : "x_zero_point", xzp, input_dtype(n, 0)));
     info.x_zero_point = static_cast<int32_t>(xzp);
     if (is_add) {
-        QAT_RETURN_IF_ERROR(need_float("b_scale", &info.b_scale));
+        QAT_RETURN_IF_ERROR(need_float(n, "b_scale", &info.b_scale));
         QAT_RETURN_IF_ERROR(check_scale(n, "b_scale", info.b_scale));
         int64_t bzp = n.attr_int("b_zero_point", 0);
         QAT_RETURN_IF_ERROR(check_zero_point(n, "b_zero_point", bzp, input_dtype(n, 1)));
@@ -146,52 +206,14 @@ Result<FusedOpInfo> read_fused_op(const Node& n) {
     if (info.out_dtype == DataType::kUndefined)
         return invalid_model(n.desc(), ": out_dtype ", code, " is not 1 (float), 2 (uint8) or 3 (int8)");
     if (info.quantized_output()) {
-        QAT_RETURN_IF_ERROR(need_float("y_scale", &info.y_scale));
+        QAT_RETURN_IF_ERROR(need_float(n, "y_scale", &info.y_scale));
         QAT_RETURN_IF_ERROR(check_scale(n, "y_scale", info.y_scale));
         int64_t yzp = n.attr_int("y_zero_point", 0);
         QAT_RETURN_IF_ERROR(check_zero_point(n, "y_zero_point", yzp, info.out_dtype));
         info.y_zero_point = static_cast<int32_t>(yzp);
     }
 
-    // Post-ops.
-    int adds = 0;
-    const Attribute* post = n.attr("post_ops");
-    if (post && post->kind != Attribute::Kind::kStrings)
-        return invalid_model(n.desc(), ": attribute post_ops must be a list of strings");
-    for (const std::string& s : post ? post->strings : std::vector<std::string>{}) {
-        PostOp p;
-        if (!parse_post_op(s, &p))
-            return invalid_model(n.desc(), ": unknown post-op '", s,
-                                 "' (known: add, relu, clip, leaky_relu, hard_swish, sigmoid, swish)");
-        if (p == PostOp::kAdd) ++adds;
-        info.post_ops.push_back(p);
-    }
-    if (adds > 1) return invalid_model(n.desc(), ": post_ops has ", adds, " \"add\" entries, at most one allowed");
-    if (adds == 1) {
-        if (is_add || info.op_type == kQAveragePool || info.op_type == kQGlobalAveragePool)
-            return invalid_model(n.desc(), ": post-op \"add\" is only valid on QConv, QConvTranspose and QGemm");
-        if (!n.input(3)) return invalid_model(n.desc(), ": post-op \"add\" needs a residual input (input 3)");
-        DataType rt = input_dtype(n, 3);
-        if (rt == DataType::kInt8 || rt == DataType::kUint8 || rt == DataType::kUndefined) {
-            if (n.has_attr("residual_scale") || is_quantized_type(rt)) {
-                QAT_RETURN_IF_ERROR(need_float("residual_scale", &info.residual_scale));
-                QAT_RETURN_IF_ERROR(check_scale(n, "residual_scale", info.residual_scale));
-                int64_t rzp = n.attr_int("residual_zero_point", 0);
-                QAT_RETURN_IF_ERROR(check_zero_point(n, "residual_zero_point", rzp, rt));
-                info.residual_zero_point = static_cast<int32_t>(rzp);
-            }
-        }
-    } else if (n.input(3)) {
-        return invalid_model(n.desc(), ": has a residual input but no \"add\" post-op");
-    }
-    if (std::find(info.post_ops.begin(), info.post_ops.end(), PostOp::kClip) != info.post_ops.end()) {
-        QAT_RETURN_IF_ERROR(need_float("clip_min", &info.clip_min));
-        QAT_RETURN_IF_ERROR(need_float("clip_max", &info.clip_max));
-        if (std::isnan(info.clip_min) || std::isnan(info.clip_max) || info.clip_min > info.clip_max)
-            return invalid_model(n.desc(), ": clip range [", info.clip_min, ", ", info.clip_max, "] is empty");
-    }
-    info.alpha = n.attr_float("alpha", 0.01f);
-    return info;
+    return read_post_ops(n, std::move(info));
 }
 
 float apply_activation(PostOp p, float v, const FusedOpInfo& info) {

@@ -58,6 +58,14 @@
 //       count_include_pad) + x_scale, x_zero_point, y_scale, y_zero_point, out_dtype;
 //       y = avgpool(dq(x)), then quantized (or float).
 //
+//   FusedConv(x, w, bias?, residual?) -> y                               (FP32, not INT8)
+//       A float Conv with its activations and residual add fused in: x, w, bias, residual and y
+//       are float32, w is the Conv's [M, C/group, k...] constant; attrs: the Conv's window
+//       attributes, post_ops, clip_min, clip_max, alpha (no scales, no zero points, out_dtype 1).
+//       y = post_ops(conv(x, w) + bias). Created by the fuse-fp32-conv pass for the convolutions
+//       that stay in float, so that a Conv -> Relu -> Add chain is one pass over memory instead of
+//       three. is_fused_op() is false for it (it is not an INT8 op); is_fp32_fused_op() is true.
+//
 // Informational attributes that kernels ignore (written by the passes for `qat explain` and
 // kept in engine files): `absorbed` (strings: the names of the original nodes this op replaced)
 // and `note` (string: e.g. why the output stayed float).
@@ -90,6 +98,7 @@ inline constexpr const char* kQGemm = "QGemm";
 inline constexpr const char* kQAdd = "QAdd";
 inline constexpr const char* kQAveragePool = "QAveragePool";
 inline constexpr const char* kQGlobalAveragePool = "QGlobalAveragePool";
+inline constexpr const char* kFusedConv = "FusedConv";
 
 // ONNX TensorProto data type codes used in `out_dtype`.
 inline constexpr int kOnnxFloat = 1;
@@ -100,8 +109,10 @@ inline constexpr int kOnnxInt8 = 3;
 DataType out_dtype_to_data_type(int64_t code);
 int64_t data_type_to_out_dtype(DataType t);
 
-// True for the com.qat ops above.
+// True for the com.qat INT8 ops above (QConv ... QGlobalAveragePool).
 bool is_fused_op(const Node& node);
+// True for com.qat::FusedConv (float in and out).
+bool is_fp32_fused_op(const Node& node);
 
 enum class PostOp { kAdd, kRelu, kClip, kLeakyRelu, kHardSwish, kSigmoid, kSwish };
 // "add", "relu", ... as in the attribute; parse returns false for an unknown name.
@@ -134,7 +145,8 @@ struct FusedOpInfo {
     bool has_residual() const;
 };
 
-// Reads and checks a com.qat node's attributes: scales finite and > 0, zero points within the
+// Reads and checks a com.qat node's attributes (FusedConv too: no input or output quantization,
+// float residual): scales finite and > 0, zero points within the
 // int8/uint8 range of their tensors (for the output: of out_dtype), known post-ops, at most one
 // "add" (and a residual input when there is one). Errors name the node and the attribute.
 Result<FusedOpInfo> read_fused_op(const Node& node);

@@ -213,7 +213,7 @@ class Verifier {
     }
 
     void check_node_types(const Node& n) {
-        if (fused::is_fused_op(n)) {
+        if (fused::is_fused_op(n) || fused::is_fp32_fused_op(n)) {
             check_fused(n);
             return;
         }

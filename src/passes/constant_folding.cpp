@@ -111,7 +111,7 @@ Result<bool> ConstantFolding::run(ir::Graph& graph, PassContext& ctx) {
     QAT_ASSIGN_OR_RETURN(std::vector<ir::Node*> order, graph.topo_order());
     for (ir::Node* n : order) {
         const std::string& op = n->op_type();
-        if (ir::fused::is_fused_op(*n) || is_random_op(op) || has_subgraph(*n)) continue;
+        if (n->domain() == ir::fused::kDomain || is_random_op(op) || has_subgraph(*n)) continue;
         if (n->num_outputs() == 0) continue;
         bool outputs_used = false;
         for (const ir::Value* o : n->outputs()) outputs_used = outputs_used || o->has_uses() || o->is_graph_output();

@@ -30,6 +30,9 @@ namespace qat::passes {
 //     explain it are still there.
 //  7. constant-folding-final folds the DQ(W) of ops left in FP32 into float weights once,
 //     instead of dequantizing them on every run; dead-code drops what the rewrites left behind.
+//  8. fuse-fp32-conv last: the convolutions still in float (all of them with fuse_int8 off) take
+//     their activations and residual Add as post-ops (com.qat::FusedConv); after annotate-fp32,
+//     whose reasons the fused node keeps, and after step 7, which gives them float weights.
 PassManager make_engine_pipeline(const EnginePipelineOptions& options) {
     PassManager pm;
     pm.add(std::make_unique<ConstantFolding>());
@@ -45,6 +48,7 @@ PassManager make_engine_pipeline(const EnginePipelineOptions& options) {
         final_fold.name = "constant-folding-final";
         pm.add(std::make_unique<ConstantFolding>(final_fold));
     }
+    pm.add(make_fuse_fp32_conv_pass());
     pm.add(make_dead_code_pass());
     return pm;
 }

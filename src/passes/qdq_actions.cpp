@@ -13,6 +13,8 @@ const char* fused_op_type(const FusionGroup& g) {
             return fused::kQAdd;
         case FusionKind::kPool:
             return g.op->op_type() == "GlobalAveragePool" ? fused::kQGlobalAveragePool : fused::kQAveragePool;
+        case FusionKind::kFp32Conv:
+            return fused::kFusedConv;
         case FusionKind::kWeighted:
             if (g.op->op_type() == "Conv") return fused::kQConv;
             if (g.op->op_type() == "ConvTranspose") return fused::kQConvTranspose;
@@ -32,11 +34,18 @@ void copy_op_attrs(const ir::Node& from, ir::Node* to) {
 }  // namespace
 
 Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
-    if (!grp.op || !grp.dq_x || !grp.last) return internal_error("emit_fused: incomplete fusion group");
+    const bool fp32 = grp.kind == FusionKind::kFp32Conv;
+    if (!grp.op || (!grp.dq_x && !fp32) || !grp.last) return internal_error("emit_fused: incomplete fusion group");
     const char* op_type = fused_op_type(grp);
     const bool weighted = grp.kind == FusionKind::kWeighted;
 
-    std::vector<ir::Value*> ins{grp.dq_x->input(0)};
+    std::vector<ir::Value*> ins{fp32 ? grp.op->input(0) : grp.dq_x->input(0)};
+    if (fp32) {
+        ins.push_back(grp.op->input(1));
+        ins.push_back(grp.op->input(2));
+        if (grp.residual) ins.push_back(grp.residual);
+        while (!ins.empty() && !ins.back()) ins.pop_back();
+    }
     if (grp.kind == FusionKind::kAdd) ins.push_back(grp.dq_b->input(0));
     if (weighted) {
         ins.push_back(grp.dq_w->input(0));
@@ -56,8 +65,12 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
                              g.unique_node_name(node_name.empty() ? op_type : node_name + ".fused"), fused::kDomain);
     copy_op_attrs(*grp.op, f);
     const bool is_add = grp.kind == FusionKind::kAdd;
-    f->set_attr(is_add ? "a_scale" : "x_scale", ir::Attribute::from_float(grp.x_params.scale[0]));
-    f->set_attr(is_add ? "a_zero_point" : "x_zero_point", ir::Attribute::from_int(grp.x_params.zero_point[0]));
+    if (fp32) {
+        f->doc_string = grp.op->doc_string;  // why it stayed FP32, folded BN (qat explain)
+    } else {
+        f->set_attr(is_add ? "a_scale" : "x_scale", ir::Attribute::from_float(grp.x_params.scale[0]));
+        f->set_attr(is_add ? "a_zero_point" : "x_zero_point", ir::Attribute::from_int(grp.x_params.zero_point[0]));
+    }
     if (is_add) {
         f->set_attr("b_scale", ir::Attribute::from_float(grp.b_params.scale[0]));
         f->set_attr("b_zero_point", ir::Attribute::from_int(grp.b_params.zero_point[0]));
@@ -67,7 +80,7 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
         if (grp.op->op_type() == "Gemm" || grp.op->op_type() == "MatMul")
             f->set_attr("trans_b", ir::Attribute::from_int(grp.trans_b ? 1 : 0));
     }
-    f->set_attr("out_dtype", ir::Attribute::from_int(fused::data_type_to_out_dtype(out_dtype)));
+    if (!fp32) f->set_attr("out_dtype", ir::Attribute::from_int(fused::data_type_to_out_dtype(out_dtype)));
     if (grp.q_out) {
         f->set_attr("y_scale", ir::Attribute::from_float(grp.y_params.scale[0]));
         f->set_attr("y_zero_point", ir::Attribute::from_int(grp.y_params.zero_point[0]));
@@ -96,7 +109,7 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
             for (const std::string& f : folded_names(*n)) absorbed.push_back(f);  // e.g. the folded BN
     }
     f->set_attr("absorbed", ir::Attribute::from_strings(absorbed));
-    if (!grp.note.empty()) f->set_attr("note", ir::Attribute::from_string(grp.note));
+    if (!grp.note.empty() && !fp32) f->set_attr("note", ir::Attribute::from_string(grp.note));
 
     ir::Value* out = f->output(0);
     out->set_dtype(out_dtype);

@@ -10,21 +10,23 @@ constexpr const char* kReasonTag = "qat-fp32: ";
 
 // Selection in match(), action in apply(): the match keeps only the anchor node, and apply()
 // selects again (cheap) so the group it emits is the one the graph holds now.
+enum class RuleKind { kWeighted, kEltwise, kFp32Conv };
+
 class FusionRule : public RewriteRule {
   public:
-    FusionRule(std::string name, bool weighted) : name_(std::move(name)), weighted_(weighted) {}
+    FusionRule(std::string name, RuleKind kind) : name_(std::move(name)), kind_(kind) {}
     std::string name() const override { return name_; }
 
     bool match(const ir::Graph&, ir::Node& n, Match& m) const override {
         if (!applies_to(n)) return false;
-        Selection s = select_fusion(n);
+        Selection s = select(n);
         if (!s.ok) return false;
         m.nodes = {&n};
         return true;
     }
 
     Result<std::string> apply(ir::Graph& g, const Match& m) override {
-        Selection s = select_fusion(*m.nodes[0]);
+        Selection s = select(*m.nodes[0]);
         if (!s.ok) return internal_error("fusion group vanished between match and apply");
         std::string what;
         for (const ir::Node* n : s.group.absorbed) what += (what.empty() ? "" : ", ") + n->desc();
@@ -34,13 +36,17 @@ class FusionRule : public RewriteRule {
     }
 
   private:
+    Selection select(ir::Node& n) const {
+        return kind_ == RuleKind::kFp32Conv ? select_fp32_conv(n) : select_fusion(n);
+    }
     bool applies_to(const ir::Node& n) const {
         if (!is_fusion_candidate(n)) return false;
+        if (kind_ == RuleKind::kFp32Conv) return n.op_type() == "Conv";
         const bool w = n.op_type() != "Add" && n.op_type() != "AveragePool" && n.op_type() != "GlobalAveragePool";
-        return w == weighted_;
+        return w == (kind_ == RuleKind::kWeighted);
     }
     std::string name_;
-    bool weighted_;
+    RuleKind kind_;
 };
 
 class AnnotateFp32Pass : public Pass {
@@ -65,14 +71,20 @@ class AnnotateFp32Pass : public Pass {
 
 std::unique_ptr<Pass> make_fuse_qdq_weighted_pass() {
     std::vector<std::unique_ptr<RewriteRule>> rules;
-    rules.push_back(std::make_unique<FusionRule>("fuse-weighted", true));
+    rules.push_back(std::make_unique<FusionRule>("fuse-weighted", RuleKind::kWeighted));
     return std::make_unique<RuleSetPass>("fuse-qdq-weighted", std::move(rules));
 }
 
 std::unique_ptr<Pass> make_fuse_qdq_eltwise_pass() {
     std::vector<std::unique_ptr<RewriteRule>> rules;
-    rules.push_back(std::make_unique<FusionRule>("fuse-eltwise", false));
+    rules.push_back(std::make_unique<FusionRule>("fuse-eltwise", RuleKind::kEltwise));
     return std::make_unique<RuleSetPass>("fuse-qdq-eltwise", std::move(rules));
+}
+
+std::unique_ptr<Pass> make_fuse_fp32_conv_pass() {
+    std::vector<std::unique_ptr<RewriteRule>> rules;
+    rules.push_back(std::make_unique<FusionRule>("fuse-fp32-conv", RuleKind::kFp32Conv));
+    return std::make_unique<RuleSetPass>("fuse-fp32-conv", std::move(rules));
 }
 
 std::unique_ptr<Pass> make_annotate_fp32_pass() { return std::make_unique<AnnotateFp32Pass>(); }

@@ -19,6 +19,10 @@
 //    quantized input -> QAveragePool / QGlobalAveragePool.
 //  - annotate-fp32: for every candidate op left in FP32, records why (the selector's reason) on
 //    the node, where `qat explain` reads it (fp32_reason()).
+//  - fuse-fp32-conv: a float Conv (constant float weights) with the activations and residual
+//    Add after it -> com.qat::FusedConv, one FP32 op with post-ops. Runs after annotate-fp32 and
+//    the final constant folding (the weights of INT8-refused convs are float by then), and on
+//    FP32 models (fuse_int8 off) too.
 // Preconditions: BN folded (fold_batchnorm.h), Q/DQ propagated and deduplicated; weights are
 // int8 constants behind a DQ (constant folding quantized float weights that had Q -> DQ).
 #pragma once
@@ -33,6 +37,7 @@ namespace qat::passes {
 std::unique_ptr<Pass> make_fuse_qdq_weighted_pass();
 std::unique_ptr<Pass> make_fuse_qdq_eltwise_pass();
 std::unique_ptr<Pass> make_annotate_fp32_pass();
+std::unique_ptr<Pass> make_fuse_fp32_conv_pass();
 
 // The reason recorded on a node left in FP32 ("" when none). Stored in the node's doc_string
 // as a line "qat-fp32: <reason>", so it survives ONNX export and engine files.

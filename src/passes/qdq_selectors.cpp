@@ -83,7 +83,8 @@ std::string consumers_text(const ir::Value* v) {
 }
 
 // Walks activations / residual add / Q after `v` (the value the fused op produces so far).
-void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank) {
+// `float_only` (FusedConv): the residual must be a float value and no Q is absorbed.
+void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank, bool float_only = false) {
     bool have_clip = false, have_leaky = false, have_add = false;
     for (;;) {
         if (v->is_graph_output()) break;
@@ -138,7 +139,10 @@ void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank) {
             }
             QuantParams rp;
             ir::Node* rdq = other->producer();
-            if (is_dq(rdq) && check_activation_dq(rdq, "residual", &rp).empty()) {
+            if (float_only) {
+                if (other->dtype() != DataType::kFloat32) break;
+                g.residual = other;
+            } else if (is_dq(rdq) && check_activation_dq(rdq, "residual", &rp).empty()) {
                 g.residual = rdq->input(0);
                 g.residual_dq = rdq;
                 g.residual_params = rp;
@@ -156,6 +160,7 @@ void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank) {
         v = c->output(0);
     }
     g.last = v;
+    if (float_only) return;
     // Output side: a single per-tensor Q makes the output INT8.
     if (v->is_graph_output()) {
         g.note = "output '" + v->name() + "' is a graph output: float output";
@@ -310,6 +315,30 @@ Selection select_weighted(ir::Node& op) {
         }
     }
     walk_chain(g, v, /*allow_add=*/true, out_rank);
+    Selection s;
+    s.ok = true;
+    s.group = std::move(g);
+    return s;
+}
+
+Selection select_fp32_conv(ir::Node& conv) {
+    if (!is_op(&conv, "Conv")) return decline("not a Conv");
+    if (!conv.input(0) || !conv.input(1) || conv.input(0)->dtype() != DataType::kFloat32)
+        return decline("input is not float32");
+    for (size_t i = 1; i < conv.num_outputs(); ++i)
+        if (conv.output(i)) return decline("has extra outputs");
+    const ir::Value* w = conv.input(1);
+    if (!w->is_constant() || w->constant().dtype() != DataType::kFloat32 || w->constant().rank() < 3)
+        return decline("weight is not a float constant");
+    if (const ir::Value* b = conv.input(2); b && (!b->is_constant() || b->constant().dtype() != DataType::kFloat32))
+        return decline("bias is not a float constant");
+    const size_t out_rank = conv.output(0)->shape().rank_known() ? conv.output(0)->shape().rank() : 0;
+    FusionGroup g;
+    g.kind = FusionKind::kFp32Conv;
+    g.op = &conv;
+    g.absorbed = {&conv};
+    walk_chain(g, conv.output(0), /*allow_add=*/true, out_rank, /*float_only=*/true);
+    if (g.post_ops.empty()) return decline("no activation or residual Add follows");
     Selection s;
     s.ok = true;
     s.group = std::move(g);

@@ -8,6 +8,8 @@
 //              -> [Add residual] -> [activations]* -> [Q]                 => QConv / QGemm ...
 //   add        DQ(a), DQ(b) -> Add -> [activations]* -> [Q]                => QAdd
 //   pool       DQ(x) -> AveragePool | GlobalAveragePool -> [Q]             => QAveragePool ...
+//   fp32 conv  Conv (float x, float constant W) -> [activations]* -> [Add residual]
+//              -> [activations]*                                            => FusedConv (FP32)
 //
 // BatchNormalization is folded before fusion (fold_batchnorm.h), so Conv -> BN -> ... chains
 // reach the selector as Conv -> ... . The output is INT8 when the chain's last value is read by
@@ -27,7 +29,7 @@
 
 namespace qat::passes {
 
-enum class FusionKind { kWeighted, kAdd, kPool };
+enum class FusionKind { kWeighted, kAdd, kPool, kFp32Conv };
 
 struct FusionGroup {
     FusionKind kind = FusionKind::kWeighted;
@@ -69,6 +71,9 @@ struct Selection {
 Selection select_weighted(ir::Node& op);
 Selection select_qadd(ir::Node& add);
 Selection select_qpool(ir::Node& pool);
+// Float Conv with at least one activation or residual Add after it (fuse-fp32-conv); not part of
+// select_fusion, which is about INT8.
+Selection select_fp32_conv(ir::Node& conv);
 // The selector for the node's op type; !ok with an empty reason for other ops.
 Selection select_fusion(ir::Node& node);
 

@@ -94,6 +94,53 @@ TEST(OnednnFp32, ConvWinograd) {
     run_conv(s2, false);
 }
 
+// com.qat::FusedConv: the FP32 conv with post-ops in oneDNN's epilogue (eltwise chain, residual
+// as a sum post-op) against the reference kernel (float conv, then the post-ops one by one).
+TEST(OnednnFp32, FusedConvPostOps) {
+    QAT_REQUIRE_ONEDNN();
+    struct Case {
+        std::string name;
+        std::vector<int64_t> x;
+        int64_t m, k, stride, group;
+        std::vector<std::string> post_ops;
+    };
+    const Case cases[] = {
+        {"1x1 relu", {2, 16, 7, 7}, 32, 1, 1, 1, {"relu"}},
+        {"3x3 (Winograd) relu, residual, relu", {1, 64, 14, 14}, 64, 3, 1, 1, {"relu", "add", "relu"}},
+        {"3x3 stride 2 clip", {1, 8, 9, 9}, 16, 3, 2, 1, {"clip"}},
+        {"depthwise swish", {1, 16, 8, 8}, 16, 3, 1, 16, {"swish"}},
+        {"residual then leaky relu", {1, 8, 6, 6}, 8, 3, 1, 1, {"add", "leaky_relu"}},
+        {"hard swish, sigmoid", {1, 8, 6, 6}, 24, 1, 1, 1, {"hard_swish", "sigmoid"}},
+    };
+    uint32_t seed = 100;
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(c.x));
+        const int64_t pad = c.k / 2, oh = (c.x[2] + 2 * pad - c.k) / c.stride + 1;
+        const std::vector<int64_t> out{c.x[0], c.m, oh, oh};
+        std::vector<ir::Value*> ins{x,
+                                    constant(g, "w", rand_f32({c.m, c.x[1] / c.group, c.k, c.k}, seed++, -0.3f, 0.3f)),
+                                    constant(g, "b", rand_f32({c.m}, seed++))};
+        const bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), "add") != c.post_ops.end();
+        if (residual) ins.push_back(g.add_input("r", DataType::kFloat32, Shape::from_dims(out)));
+        ir::Node* n = g.add_node(ir::fused::kFusedConv, ins, {"y"}, "fconv", ir::fused::kDomain);
+        n->set_attr("kernel_shape", ints({c.k, c.k}));
+        n->set_attr("strides", ints({c.stride, c.stride}));
+        n->set_attr("pads", ints({pad, pad, pad, pad}));
+        if (c.group != 1) n->set_attr("group", i64(c.group));
+        n->set_attr("post_ops", strs(c.post_ops));
+        n->set_attr("clip_min", f32(-0.5f));
+        n->set_attr("clip_max", f32(0.75f));
+        n->set_attr("alpha", f32(0.25f));
+        n->output(0)->set_dtype(DataType::kFloat32);
+        g.add_output(n->output(0));
+        std::vector<Tensor> inputs{rand_f32(c.x, seed++)};
+        if (residual) inputs.push_back(rand_f32(out, seed++, -2.0f, 2.0f));
+        check_against_ref(g, inputs, {.onednn_nodes = {"fconv"}, .tol = 1e-4f});
+    }
+}
+
 TEST(OnednnFp32, ConvTranspose) {
     QAT_REQUIRE_ONEDNN();
     const ConvCase cases[] = {

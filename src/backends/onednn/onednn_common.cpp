@@ -300,6 +300,7 @@ Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p) 
     p->x_scale = info->x_scale;
     p->x_zero_point = info->x_zero_point;
     p->w_scales = info->w_scales;
+    if (p->w_scales.empty()) p->w_scales = {1.0f};  // FusedConv: float weights
     p->out_dtype = static_cast<int>(ir::fused::data_type_to_out_dtype(info->out_dtype));
     p->y_scale = info->y_scale;
     p->y_zero_point = info->y_zero_point;
@@ -449,7 +450,9 @@ Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* resid
         }
     }
     e.residual = res_sum ? Epilogue::Residual::kSum : res_bin ? Epilogue::Residual::kBinary : Epilogue::Residual::kNone;
-    e.attr.set_output_scales(e.oscales.size() > 1 ? oc_mask : 0, e.oscales);
+    // A float op (FusedConv) has output scale 1: leave oneDNN's default rather than ask for it.
+    if (!(e.oscales.size() == 1 && e.oscales[0] == 1.0f))
+        e.attr.set_output_scales(e.oscales.size() > 1 ? oc_mask : 0, e.oscales);
     e.attr.set_post_ops(po);
     if (p.x_zero_point != 0) e.attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
     if (quant && p.y_zero_point != 0) {

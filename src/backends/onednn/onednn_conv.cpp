@@ -1,5 +1,5 @@
-// Conv, ConvTranspose (FP32) and QConv, QConvTranspose (INT8 with fused post-ops) on oneDNN's
-// convolution / deconvolution primitives.
+// Conv, ConvTranspose, FusedConv (FP32; FusedConv with post-ops) and QConv, QConvTranspose (INT8
+// with fused post-ops) on oneDNN's convolution / deconvolution primitives.
 //
 // Weights are reordered once into the layout the primitive chose (format_tag::any), together with
 // the s8 x s8 compensation oneDNN keeps next to them; the source is taken in whatever oneDNN
@@ -21,6 +21,7 @@ namespace {
 struct ConvDesc {
     bool transpose = false;
     bool quantized = false;
+    bool post_ops = false;  // QConv / QConvTranspose / FusedConv: an epilogue from the fused attributes
     size_t spatial = 2;
     int64_t group = 1;
     int64_t out_channels = 0;  // M
@@ -32,6 +33,7 @@ struct ConvDesc {
 Status parse_conv(const ir::Node& n, bool transpose, bool quantized, ConvDesc* c) {
     c->transpose = transpose;
     c->quantized = quantized;
+    c->post_ops = quantized || ir::fused::is_fp32_fused_op(n);
     QAT_RETURN_IF_ERROR(require_constant(n, 1, "weights"));
     const Tensor& w = n.input(1)->constant();
     if (w.rank() < 3 || w.rank() > 5)
@@ -110,7 +112,15 @@ Status supports_conv(const ir::Node& n, bool transpose, bool quantized) {
     } else {
         if (xt != DataType::kUndefined && xt != DataType::kFloat32)
             return unsupported("input is ", dtype_name(xt), ", expected f32");
-        if (n.num_inputs() > 3) return invalid_argument("too many inputs");
+        if (c.post_ops) {
+            QParams p;
+            QAT_RETURN_IF_ERROR(parse_qparams(n, static_cast<size_t>(c.out_channels), &p));
+            DataType rt = input_dtype(n, 3);
+            if (p.has_residual() && rt != DataType::kUndefined && rt != DataType::kFloat32)
+                return unsupported("residual is ", dtype_name(rt), ", expected f32");
+        } else if (n.num_inputs() > 3) {
+            return invalid_argument("too many inputs");
+        }
     }
     return OkStatus();
 }
@@ -118,7 +128,7 @@ Status supports_conv(const ir::Node& n, bool transpose, bool quantized) {
 class ConvKernel : public OnednnKernel {
   public:
     ConvKernel(const ir::Node& n, ConvDesc c) : OnednnKernel(n), c_(std::move(c)) {
-        if (c_.quantized) {
+        if (c_.post_ops) {
             Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
         }
@@ -164,7 +174,7 @@ class ConvKernel : public OnednnKernel {
             return runtime::kernel_error(node_, "input is ", dtype_name(x->dtype()), ", expected f32");
         }
         md_t res_md;
-        if (c_.quantized && q_.has_residual()) {
+        if (c_.post_ops && q_.has_residual()) {
             if (!in[3]) return runtime::kernel_error(node_, "residual input is missing");
             res_md = mds[3];
         }
@@ -244,7 +254,7 @@ class ConvKernel : public OnednnKernel {
 
         dnnl::primitive_attr attr;
         dt dst_t = dt::f32;
-        if (c_.quantized) {
+        if (c_.post_ops) {
             QAT_ASSIGN_OR_RETURN(st->epi, build_epilogue(q_, 1 << 1, res_md ? &res_md : nullptr));
             attr = st->epi.attr;
             dst_t = st->epi.dst_type;
@@ -349,7 +359,7 @@ class ConvKernel : public OnednnKernel {
         if (bias_) args[DNNL_ARG_BIAS] = bias_;
         DataType out_t = c_.quantized ? q_.out_type() : DataType::kFloat32;
         Tensor* out = nullptr;
-        if (c_.quantized && st.epi.residual == Epilogue::Residual::kSum) {
+        if (c_.post_ops && st.epi.residual == Epilogue::Residual::kSum) {
             const Tensor& r = *ctx.input(3);
             md_t target = with_type(st.dst_md, st.res_md.data_type());
             if (st.res_md == target && ctx.can_overwrite_input(3) && r.storage()) {
@@ -366,7 +376,7 @@ class ConvKernel : public OnednnKernel {
             }
         } else {
             out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
-            if (c_.quantized && st.epi.residual == Epilogue::Residual::kBinary)
+            if (c_.post_ops && st.epi.residual == Epilogue::Residual::kBinary)
                 args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.epi.binary_index) | DNNL_ARG_SRC_1] =
                     st.res_mem.get(st.res_md, ctx.input(3)->raw_data());
         }
@@ -431,6 +441,7 @@ void register_conv(runtime::KernelRegistry& reg) {
     add_conv(reg, "ConvTranspose", "", true, false);
     add_conv(reg, ir::fused::kQConv, ir::fused::kDomain, false, true);
     add_conv(reg, ir::fused::kQConvTranspose, ir::fused::kDomain, true, true);
+    add_conv(reg, ir::fused::kFusedConv, ir::fused::kDomain, false, false);
 }
 
 }  // namespace qat::onednn

@@ -1,11 +1,14 @@
 // Conv, ConvTranspose: direct loops (conv_loops.h), float32 and float64, 1-D to 3-D.
 // Accumulation is in double: this backend is the oracle that faster kernels are compared against.
+// com.qat::FusedConv (ir/fused_ops.h) is the float32 Conv followed by its post-ops, element by
+// element, exactly as the unfused Relu / Clip / Add / ... nodes would compute them.
 #include <vector>
 
 #include "backends/ref/conv_loops.h"
 #include "backends/ref/ref_conv_util.h"
 #include "backends/ref/ref_ops.h"
 #include "backends/ref/ref_util.h"
+#include "ir/fused_ops.h"
 
 namespace qat::ref {
 namespace {
@@ -70,6 +73,26 @@ Status run_conv(runtime::KernelContext& ctx) {
     return OkStatus();
 }
 
+Status run_fused_conv(runtime::KernelContext& ctx, const ir::fused::FusedOpInfo& info) {
+    const ir::Node& node = ctx.node();
+    QAT_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "x"));
+    QAT_RETURN_IF_ERROR(check_dtype(node, *x, "x", {DataType::kFloat32}));
+    QAT_RETURN_IF_ERROR(run_conv(ctx));
+    Tensor& y = ctx.output(0);
+    const Tensor* r = info.has_residual() ? ctx.input(3) : nullptr;
+    if (info.has_residual()) {
+        if (!r) return runtime::kernel_error(node, "the \"add\" post-op needs input 3 (residual)");
+        QAT_RETURN_IF_ERROR(check_dtype(node, *r, "residual", {DataType::kFloat32}));
+        if (r->dims() != y.dims())
+            return runtime::kernel_error(node, "residual has shape ", dims_to_string(r->dims()),
+                                         ", the output has shape ", dims_to_string(y.dims()));
+    }
+    float* yp = y.data<float>();
+    const float* rp = r ? r->data<float>() : nullptr;
+    for (int64_t i = 0; i < y.numel(); ++i) yp[i] = ir::fused::apply_post_ops(info, yp[i], rp ? rp[i] : 0.0f);
+    return OkStatus();
+}
+
 // ConvTranspose as a scatter (conv_loops.h), accumulated in double from the bias.
 template <typename T>
 void conv_transpose(const Conv3d& d, const T* x, const T* w, const T* b, T* y) {
@@ -123,6 +146,13 @@ Status run_conv_transpose(runtime::KernelContext& ctx) {
 }  // namespace
 
 void register_conv_kernels(runtime::KernelRegistry& reg) {
+    add_ref_kernel(
+        reg, ir::fused::kFusedConv,
+        [](const ir::Node& n) -> Result<std::unique_ptr<runtime::Kernel>> {
+            QAT_ASSIGN_OR_RETURN(ir::fused::FusedOpInfo info, ir::fused::read_fused_op(n));
+            return make_fn_kernel([info](runtime::KernelContext& ctx) { return run_fused_conv(ctx, info); });
+        },
+        nullptr, ir::fused::kDomain);
     add_ref_kernel(reg, "Conv", [](const ir::Node&) -> Result<std::unique_ptr<runtime::Kernel>> {
         return make_fn_kernel(run_conv);
     });
