@@ -45,7 +45,7 @@ bool is_weighted(const std::string& op) { return op == kQConv || op == kQConvTra
 
 // The post-op attributes (every fused op) and, with "add", the residual's quantization.
 Result<FusedOpInfo> read_post_ops(const Node& n, FusedOpInfo info) {
-    const bool is_add = info.op_type == kQAdd;
+    const bool is_add = info.op_type == kQAdd || info.op_type == kQMul;
     const bool fp32 = is_fp32_fused_op(n);
     if (fp32) {
         for (size_t i = 0; i < n.num_inputs(); ++i)
@@ -128,7 +128,7 @@ int64_t data_type_to_out_dtype(DataType t) {
 bool is_fused_op(const Node& node) {
     if (node.domain() != kDomain) return false;
     const std::string& op = node.op_type();
-    return op == kQConv || op == kQConvTranspose || op == kQGemm || op == kQAdd || op == kQAveragePool ||
+    return op == kQConv || op == kQConvTranspose || op == kQGemm || op == kQAdd || op == kQMul || op == kQAveragePool ||
            op == kQGlobalAveragePool;
 }
 
@@ -174,7 +174,7 @@ Result<FusedOpInfo> read_fused_op(const Node& n) {
     if (!is_fused_op(n) && !fp32) return invalid_model(n.desc(), " is not a com.qat fused op");
     FusedOpInfo info;
     info.op_type = n.op_type();
-    const bool is_add = info.op_type == kQAdd;
+    const bool is_add = info.op_type == kQAdd || info.op_type == kQMul;
 
     if (fp32) return read_post_ops(n, std::move(info));
 

@@ -53,6 +53,9 @@
 //       y = post_ops(dq(a) + dq(b)) with numpy broadcasting; attrs a_scale, a_zero_point,
 //       b_scale, b_zero_point, y_scale, y_zero_point, out_dtype, post_ops (no "add"), clip_min,
 //       clip_max, alpha.
+//   QMul(a_q, b_q) -> y
+//       y = post_ops(dq(a) * dq(b)), otherwise as QAdd (the squeeze-and-excitation scale: an
+//       activation times a per-channel gate, [N,C,H,W] * [N,C,1,1]).
 //   QAveragePool(x_q) -> y, QGlobalAveragePool(x_q) -> y
 //       the ONNX op's attributes (kernel_shape, strides, pads, auto_pad, ceil_mode,
 //       count_include_pad) + x_scale, x_zero_point, y_scale, y_zero_point, out_dtype;
@@ -96,6 +99,7 @@ inline constexpr const char* kQConv = "QConv";
 inline constexpr const char* kQConvTranspose = "QConvTranspose";
 inline constexpr const char* kQGemm = "QGemm";
 inline constexpr const char* kQAdd = "QAdd";
+inline constexpr const char* kQMul = "QMul";
 inline constexpr const char* kQAveragePool = "QAveragePool";
 inline constexpr const char* kQGlobalAveragePool = "QGlobalAveragePool";
 inline constexpr const char* kFusedConv = "FusedConv";
@@ -122,10 +126,10 @@ bool parse_post_op(const std::string& s, PostOp* out);
 // The attributes of a fused node, parsed and validated.
 struct FusedOpInfo {
     std::string op_type;
-    // Input quantization (QConv / QConvTranspose / QGemm / pools): x; QAdd: a and b.
+    // Input quantization (QConv / QConvTranspose / QGemm / pools): x; QAdd / QMul: a and b.
     float x_scale = 1.0f;
     int32_t x_zero_point = 0;
-    float b_scale = 1.0f;  // QAdd's second input
+    float b_scale = 1.0f;  // QAdd's / QMul's second input
     int32_t b_zero_point = 0;
     std::vector<float> w_scales;  // weighted ops
     bool trans_b = false;         // QGemm

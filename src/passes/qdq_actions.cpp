@@ -10,7 +10,7 @@ namespace fused = ir::fused;
 const char* fused_op_type(const FusionGroup& g) {
     switch (g.kind) {
         case FusionKind::kAdd:
-            return fused::kQAdd;
+            return g.op->op_type() == "Mul" ? fused::kQMul : fused::kQAdd;
         case FusionKind::kPool:
             return g.op->op_type() == "GlobalAveragePool" ? fused::kQGlobalAveragePool : fused::kQAveragePool;
         case FusionKind::kFp32Conv:

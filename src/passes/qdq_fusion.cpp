@@ -42,7 +42,8 @@ class FusionRule : public RewriteRule {
     bool applies_to(const ir::Node& n) const {
         if (!is_fusion_candidate(n)) return false;
         if (kind_ == RuleKind::kFp32Conv) return n.op_type() == "Conv";
-        const bool w = n.op_type() != "Add" && n.op_type() != "AveragePool" && n.op_type() != "GlobalAveragePool";
+        const bool w = n.op_type() != "Add" && n.op_type() != "Mul" && n.op_type() != "AveragePool" &&
+                       n.op_type() != "GlobalAveragePool";
         return w == (kind_ == RuleKind::kWeighted);
     }
     std::string name_;

@@ -194,14 +194,14 @@ void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank, b
 bool is_fusion_candidate(const ir::Node& n) {
     if (!(n.domain().empty() || n.domain() == "ai.onnx")) return false;
     const std::string& op = n.op_type();
-    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" || op == "Add" ||
+    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" || op == "Add" || op == "Mul" ||
            op == "AveragePool" || op == "GlobalAveragePool";
 }
 
 Selection select_fusion(ir::Node& n) {
     if (!is_fusion_candidate(n)) return {};
     const std::string& op = n.op_type();
-    if (op == "Add") return select_qadd(n);
+    if (op == "Add" || op == "Mul") return select_qadd(n);
     if (op == "AveragePool" || op == "GlobalAveragePool") return select_qpool(n);
     return select_weighted(n);
 }
@@ -346,7 +346,8 @@ Selection select_fp32_conv(ir::Node& conv) {
 }
 
 Selection select_qadd(ir::Node& add) {
-    if (!is_op(&add, "Add") || add.num_inputs() != 2) return decline("not a two-input Add");
+    if (!(is_op(&add, "Add") || is_op(&add, "Mul")) || add.num_inputs() != 2)
+        return decline("not a two-input Add or Mul");
     FusionGroup g;
     g.kind = FusionKind::kAdd;
     g.op = &add;

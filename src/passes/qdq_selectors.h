@@ -6,7 +6,7 @@
 //   weighted   DQ(x), DQ(W) -> Conv | ConvTranspose | Gemm | MatMul -> [Add const bias]
 //              -> [Relu | Clip | LeakyRelu | HardSwish | Sigmoid | Sigmoid+Mul (swish)]*
 //              -> [Add residual] -> [activations]* -> [Q]                 => QConv / QGemm ...
-//   add        DQ(a), DQ(b) -> Add -> [activations]* -> [Q]                => QAdd
+//   add, mul   DQ(a), DQ(b) -> Add | Mul -> [activations]* -> [Q]          => QAdd, QMul
 //   pool       DQ(x) -> AveragePool | GlobalAveragePool -> [Q]             => QAveragePool ...
 //   fp32 conv  Conv (float x, float constant W) -> [activations]* -> [Add residual]
 //              -> [activations]*                                            => FusedConv (FP32)
@@ -33,7 +33,7 @@ enum class FusionKind { kWeighted, kAdd, kPool, kFp32Conv };
 
 struct FusionGroup {
     FusionKind kind = FusionKind::kWeighted;
-    ir::Node* op = nullptr;  // Conv, ConvTranspose, Gemm, MatMul, Add, AveragePool, GlobalAveragePool
+    ir::Node* op = nullptr;  // Conv, ConvTranspose, Gemm, MatMul, Add, Mul, AveragePool, GlobalAveragePool
     // Input quantization: DQ of input 0 (x, or a for Add) and, for Add, of input 1.
     ir::Node* dq_x = nullptr;
     QuantParams x_params;

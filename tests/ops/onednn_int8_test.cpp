@@ -354,6 +354,42 @@ TEST(OnednnInt8, QAdd) {
     }
 }
 
+// QMul: the squeeze-and-excitation scale (activation times a per-channel gate, broadcast), and a
+// full-shape product; int8 / uint8 gate, int8 / uint8 / float output.
+TEST(OnednnInt8, QMul) {
+    QAT_REQUIRE_ONEDNN();
+    struct M {
+        DataType bt;
+        int out, yzp;
+        std::vector<std::string> post_ops;
+        std::vector<int64_t> bdims;
+    };
+    for (const M& c : {M{DataType::kUint8, fused::kOnnxInt8, 0, {}, {2, 8, 1, 1}},
+                       M{DataType::kInt8, fused::kOnnxInt8, 0, {}, {1, 8, 1, 1}},
+                       M{DataType::kUint8, fused::kOnnxUint8, 7, {"relu"}, {2, 8, 1, 1}},
+                       M{DataType::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
+                       M{DataType::kInt8, fused::kOnnxInt8, 0, {"sigmoid"}, {2, 8, 5, 5}}}) {
+        ir::Graph g;
+        ir::Value* a = g.add_input("a", DataType::kInt8, Shape{2, 8, 5, 5});
+        ir::Value* b = g.add_input("b", c.bt, Shape::from_dims(c.bdims));
+        ir::Node* n = g.add_node(fused::kQMul, {a, b}, {"y"}, "qmul", fused::kDomain);
+        n->set_attr("a_scale", f32(0.031f));
+        n->set_attr("b_scale", c.bt == DataType::kUint8 ? f32(1.0f / 255.0f) : f32(0.017f));
+        n->set_attr("out_dtype", i64(c.out));
+        if (c.out != fused::kOnnxFloat) {
+            n->set_attr("y_scale", f32(0.019f));
+            n->set_attr("y_zero_point", i64(c.yzp));
+        }
+        if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
+        g.add_output(n->output(0));
+        SCOPED_TRACE("QMul out " + std::to_string(c.out) + " b " + dims_to_string(c.bdims));
+        auto mk = [](DataType t, std::vector<int64_t> d, uint32_t s) {
+            return rand_q(t, d, s, t == DataType::kUint8 ? 0 : -128, t == DataType::kUint8 ? 255 : 127);
+        };
+        check_against_ref(g, {mk(DataType::kInt8, {2, 8, 5, 5}, 3), mk(c.bt, c.bdims, 4)});
+    }
+}
+
 TEST(OnednnInt8, QAddWithZeroPointDeclines) {
     QAT_REQUIRE_ONEDNN();
     ir::Graph g;

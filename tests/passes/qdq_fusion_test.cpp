@@ -286,6 +286,29 @@ TEST(QdqFusion, QAddReluInt8AndFloat) {
     }
 }
 
+// The squeeze-and-excitation scale: DQ(x) * DQ(gate [N,C,1,1]) -> Q becomes one QMul.
+TEST(QdqFusion, QMulSqueezeExciteInt8AndFloat) {
+    for (bool q_out : {true, false}) {
+        ir::Graph g;
+        Shape s{2, 3, 4, 4}, gs{2, 3, 1, 1};
+        ir::Value* a = qdq(g, g.add_input("a", DataType::kFloat32, s), 0.02f, 0, "a");
+        ir::Value* b = qdq(g, g.add_input("gate", DataType::kFloat32, gs), 1.0f / 255.0f, 0, "gate", DataType::kUint8);
+        ir::Node* mul = g.add_node("Mul", {a, b}, {"prod"}, "se.scale");
+        mul->output(0)->set_shape(s);
+        ir::Value* v = mul->output(0);
+        if (q_out)
+            v = g.add_node("QuantizeLinear", {v, test::scalar_f32(g, "ys", 0.015f), test::scalar_q(g, "yz", 0)}, {"y"},
+                           "yq")
+                    ->output(0);
+        g.add_output(v);
+        auto e = engine_graph(g);
+        ASSERT_EQ(test::count_ops(*e, fused::kQMul), 1) << ir::print_graph(*e);
+        EXPECT_EQ(test::count_ops(*e, "Mul"), 0);
+        EXPECT_EQ(test::count_ops(*e, "DequantizeLinear"), 0) << ir::print_graph(*e);
+        expect_equivalent(g, *e, {random_tensor({2, 3, 4, 4}, 33, -2, 2), random_tensor({2, 3, 1, 1}, 34, 0, 1)});
+    }
+}
+
 TEST(QdqFusion, AveragePoolsInt8AndFloat) {
     for (bool global : {false, true}) {
         ir::Graph g;

@@ -1,4 +1,4 @@
-// Add, Sub, Mul, Div, Max, Min (f32, numpy broadcasting of the second input) and QAdd (int8,
+// Add, Sub, Mul, Div, Max, Min (f32, numpy broadcasting of the second input) and QAdd, QMul (int8,
 // per-tensor scales, fused ReLU / clip) on oneDNN's binary primitive.
 //
 // oneDNN broadcasts only src1, so an op whose first input is the broadcast one swaps its inputs
@@ -14,13 +14,16 @@
 namespace qat::onednn {
 namespace {
 
-enum class BinKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kQAdd };
+enum class BinKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kQAdd, kQMul };
+
+bool quantized_kind(BinKind k) { return k == BinKind::kQAdd || k == BinKind::kQMul; }
 
 dnnl::algorithm algorithm_of(BinKind k) {
     switch (k) {
         case BinKind::kSub:
             return dnnl::algorithm::binary_sub;
         case BinKind::kMul:
+        case BinKind::kQMul:
             return dnnl::algorithm::binary_mul;
         case BinKind::kDiv:
             return dnnl::algorithm::binary_div;
@@ -72,9 +75,9 @@ Status parse_qadd(const ir::Node& n, QAddParams* p) {
     p->clip_max = info->clip_max;
     p->alpha = info->alpha;
     if (info->x_zero_point != 0 || info->b_zero_point != 0)
-        return unsupported("QAdd with a nonzero input zero point (oneDNN's binary has no source zero points)");
+        return unsupported(n.op_type(), " with a nonzero input zero point (oneDNN's binary has no source zero points)");
     for (const auto& op : p->post_ops)
-        if (op == "add") return invalid_argument("QAdd has no residual post-op");
+        if (op == "add") return invalid_argument(n.op_type(), " has no residual post-op");
     return OkStatus();
 }
 
@@ -82,7 +85,7 @@ Status supports_binary(const ir::Node& n, BinKind kind) {
     if (n.num_inputs() != 2 || !n.input(0) || !n.input(1)) return unsupported("expects exactly 2 inputs");
     for (size_t i = 0; i < 2; ++i) {
         DataType t = input_dtype(n, i);
-        if (kind == BinKind::kQAdd) {
+        if (quantized_kind(kind)) {
             if (t != DataType::kUndefined && !is_quantized_type(t))
                 return unsupported("input ", i, " is ", dtype_name(t));
         } else if (t != DataType::kUndefined && t != DataType::kFloat32) {
@@ -95,7 +98,7 @@ Status supports_binary(const ir::Node& n, BinKind kind) {
     if (a.rank() > 12 || b.rank() > 12) return unsupported("rank above 12");
     if (!full_against(a, b) && !full_against(b, a))
         return unsupported("both inputs broadcast (oneDNN broadcasts only one of them)");
-    if (kind == BinKind::kQAdd) {
+    if (quantized_kind(kind)) {
         QAddParams p;
         QAT_RETURN_IF_ERROR(parse_qadd(n, &p));
     }
@@ -105,7 +108,7 @@ Status supports_binary(const ir::Node& n, BinKind kind) {
 class BinaryKernel : public OnednnKernel {
   public:
     BinaryKernel(const ir::Node& n, BinKind kind) : OnednnKernel(n), kind_(kind) {
-        if (kind_ == BinKind::kQAdd) {
+        if (quantized_kind(kind_)) {
             Status s = parse_qadd(n, &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
         }
@@ -116,7 +119,7 @@ class BinaryKernel : public OnednnKernel {
         const Tensor* a = in[0];
         const Tensor* b = in[1];
         if (!a || !b) return runtime::kernel_error(node_, "missing input");
-        const bool q = kind_ == BinKind::kQAdd;
+        const bool q = quantized_kind(kind_);
         for (const Tensor* t : {a, b})
             if (q ? !is_quantized_type(t->dtype()) : t->dtype() != DataType::kFloat32)
                 return runtime::kernel_error(node_, "input of dtype ", dtype_name(t->dtype()));
@@ -186,7 +189,9 @@ class BinaryKernel : public OnednnKernel {
             for (const auto& op : q_.post_ops)
                 if (op == "hard_swish" || op == "sigmoid" || op == "swish") scalable = false;
             float m = quant && scalable ? 1.0f / q_.ys : 1.0f;
-            float s0 = (s0_ == 0 ? q_.as : q_.bs) * m, s1 = (s0_ == 0 ? q_.bs : q_.as) * m;
+            // QAdd: (a*as + b*bs) * m, so both scales carry m; QMul: a*as * b*bs * m, once.
+            float s0 = (s0_ == 0 ? q_.as : q_.bs) * m, s1 = (s0_ == 0 ? q_.bs : q_.as);
+            if (kind_ == BinKind::kQAdd) s1 *= m;
             attr.set_scales(DNNL_ARG_SRC_0, 0, {s0});
             attr.set_scales(DNNL_ARG_SRC_1, 0, {s1});
             struct E {
@@ -233,6 +238,7 @@ class BinaryKernel : public OnednnKernel {
         auto d = dnnl::binary::desc(algorithm_of(kind_), src0_md_, src1_md_, dst_any);
         dnnl::binary::primitive_desc pd(d, attr, cpu_engine());
         note_impl(node_, "binary", pd.impl_info_str());
+        impl_ = pd.impl_info_str();
         dst_md_ = pd.dst_desc();
         prim_ = dnnl::binary(pd);
         return OkStatus();
@@ -260,7 +266,11 @@ class BinaryKernel : public OnednnKernel {
         return declare_layout(ctx, 0, dst_md_);
     }
 
+  public:
+    std::string implementation() const override { return impl_; }
+
   private:
+    std::string impl_;
     BinKind kind_;
     QAddParams q_;
     bool swapped_ = false;
@@ -294,6 +304,7 @@ void register_binary(runtime::KernelRegistry& reg) {
     add_binary(reg, "Max", "", BinKind::kMax);
     add_binary(reg, "Min", "", BinKind::kMin);
     add_binary(reg, ir::fused::kQAdd, ir::fused::kDomain, BinKind::kQAdd);
+    add_binary(reg, ir::fused::kQMul, ir::fused::kDomain, BinKind::kQMul);
 }
 
 }  // namespace qat::onednn

@@ -227,10 +227,12 @@ Status run_qadd(runtime::KernelContext& ctx, const fused::FusedOpInfo& info) {
         return runtime::kernel_error(node, "cannot broadcast a ", dims_to_string(a->dims()), " with b ",
                                      dims_to_string(b->dims()));
     Tensor& y = ctx.allocate_output(0, info.out_dtype, out_dims);
+    const bool mul = info.op_type == fused::kQMul;
     for_each_broadcast<2>(out_dims, {a->dims(), b->dims()}, [&](int64_t i, const std::array<int64_t, 2>& off) {
-        // Float addition of the two dequantized values, exactly as the unfused DQ, DQ -> Add.
-        const float v =
-            dq_at(*a, off[0], info.x_scale, info.x_zero_point) + dq_at(*b, off[1], info.b_scale, info.b_zero_point);
+        // Float sum / product of the two dequantized values, exactly as the unfused DQ, DQ -> Add / Mul.
+        const float da = dq_at(*a, off[0], info.x_scale, info.x_zero_point);
+        const float db = dq_at(*b, off[1], info.b_scale, info.b_zero_point);
+        const float v = mul ? da * db : da + db;
         store(y, i, fused::apply_post_ops(info, v, 0.0f), info);
     });
     return OkStatus();
@@ -317,6 +319,8 @@ void register_fused_kernels(runtime::KernelRegistry& reg) {
         reg, fused::kQGemm, [](const ir::Node& n) { return make_info_kernel(n, run_qgemm); }, nullptr, fused::kDomain);
     add_ref_kernel(
         reg, fused::kQAdd, [](const ir::Node& n) { return make_info_kernel(n, run_qadd); }, nullptr, fused::kDomain);
+    add_ref_kernel(
+        reg, fused::kQMul, [](const ir::Node& n) { return make_info_kernel(n, run_qadd); }, nullptr, fused::kDomain);
     add_ref_kernel(reg, fused::kQAveragePool, QPoolKernel::create, nullptr, fused::kDomain);
     add_ref_kernel(reg, fused::kQGlobalAveragePool, QPoolKernel::create, nullptr, fused::kDomain);
 }
