@@ -515,6 +515,64 @@ void quantized_net(bool residual_is_output) {
     check_against_ref(g, {rand_f32({1, 3, 16, 16}, 1, -2, 2)}, e);
 }
 
+// The squeeze-and-excitation scale: QMul after a QConv (NHWC int8 activation, oneDNN's binary),
+// and a float Mul of an NCHW activation, which runs on our channel-scale loop (channel_scale.h)
+// in place. The bounds (1 int8 step, 1e-5) are for the convolution in front of the QMul.
+TEST(OnednnInt8, SqueezeExciteScaleFastPath) {
+    QAT_REQUIRE_ONEDNN();
+    for (bool quantized : {true, false}) {
+        SCOPED_TRACE(quantized ? "QMul" : "Mul");
+        ir::Graph g;
+        const int64_t cin = quantized ? 3 : 16;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), cin, 12, 12});
+        ir::Value* gate =
+            g.add_input("gate", quantized ? DataType::kUint8 : DataType::kFloat32, Shape{Dim::symbolic("N"), 16, 1, 1});
+        ir::Node* act = nullptr;
+        if (quantized) {
+            ir::Node* q = g.add_node(
+                "QuantizeLinear",
+                {x, constant(g, "qs", Tensor::scalar<float>(0.02f)), constant(g, "qz", Tensor::scalar<int8_t>(0))},
+                {"xq"}, "quant");
+            act = qconv(g, q->output(0), 3, 16, 3, "c1", {});
+            act->output(0)->set_shape(Shape{Dim::symbolic("N"), 16, 12, 12});
+        } else {
+            // A plain NCHW activation (the QMul case covers NHWC).
+            act = g.add_node("Relu", {x}, {"c1"}, "c1");
+            act->output(0)->set_shape(Shape{Dim::symbolic("N"), 16, 12, 12});
+        }
+        ir::Node* m = quantized ? g.add_node(fused::kQMul, {act->output(0), gate}, {"y"}, "scale", fused::kDomain)
+                                : g.add_node("Mul", {act->output(0), gate}, {"y"}, "scale");
+        if (quantized) {
+            m->set_attr("a_scale", f32(act->attr_float("y_scale", 1)));
+            m->set_attr("b_scale", f32(1.0f / 255.0f));
+            m->set_attr("y_scale", f32(0.013f));
+            m->set_attr("y_zero_point", i64(-3));
+            m->set_attr("out_dtype", i64(fused::kOnnxInt8));
+        }
+        m->output(0)->set_shape(Shape{Dim::symbolic("N"), 16, 12, 12});
+        g.add_output(m->output(0));
+        auto gate_of = [&](int64_t n, uint32_t seed) {
+            return quantized ? rand_q(DataType::kUint8, {n, 16, 1, 1}, seed, 0, 255) : rand_f32({n, 16, 1, 1}, seed);
+        };
+        Expect e;
+        e.threads = 2;
+        e.more_inputs = {{rand_f32({3, cin, 12, 12}, 7, -2, 2), gate_of(3, 8)}};
+        check_against_ref(g, {rand_f32({2, cin, 12, 12}, 9, -2, 2), gate_of(2, 10)}, e);
+
+        auto plan = runtime::Plan::compile(g, {.registry = &backends::default_registry(), .num_threads = 2});
+        ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+        (*plan)->set_profiling(true);
+        ASSERT_TRUE((*plan)->run(std::vector<Tensor>{rand_f32({2, cin, 12, 12}, 11, -2, 2), gate_of(2, 12)}).ok());
+        for (const auto& p : (*plan)->profile())
+            if (p.node->name() == "scale") {
+                EXPECT_EQ(p.backend, "onednn");
+                if (!quantized) {
+                    EXPECT_EQ(p.implementation, "qat:channel_scale");
+                }
+            }
+    }
+}
+
 TEST(OnednnInt8, QuantizedNetLayoutHandOffInPlaceResidual) {
     QAT_REQUIRE_ONEDNN();
     quantized_net(false);

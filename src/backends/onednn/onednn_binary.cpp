@@ -7,7 +7,9 @@
 // rounding.
 #include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "backends/onednn/channel_scale.h"
 #include "backends/onednn/onednn_common.h"
 #include "ir/fused_ops.h"
 
@@ -167,6 +169,7 @@ class BinaryKernel : public OnednnKernel {
         }
         src1_in_ = m1;
         if (src1_reorder_) src1_scratch_ = aligned_alloc_bytes(src1_md_.get_size());
+        if (prepare_channel_scale(*t0, *t1, m1)) return OkStatus();
 
         dnnl::primitive_attr attr;
         dt dst_t = dt::f32;
@@ -247,6 +250,7 @@ class BinaryKernel : public OnednnKernel {
     Status do_run(runtime::KernelContext& ctx) override {
         const Tensor& t0 = *ctx.input(s0_);
         const Tensor& t1 = *ctx.input(1 - s0_);
+        if (scale_) return run_channel_scale(ctx, t0, t1);
         const void* p1 = t1.raw_data();
         if (src1_reorder_) {
             src1_reorder_prim_.run(in1_.get(src1_in_, t1.raw_data()), s1_.get(src1_md_, src1_scratch_.get()));
@@ -270,6 +274,43 @@ class BinaryKernel : public OnednnKernel {
     std::string implementation() const override { return impl_; }
 
   private:
+    // Float Mul of a 4-D NHWC or NCHW activation by a plain [N or 1, C, 1, 1] gate: our loop
+    // (channel_scale.h) instead of oneDNN's generic binary kernel.
+    bool prepare_channel_scale(const Tensor& t0, const Tensor& t1, const md_t& m1) {
+        scale_.reset();
+        if (kind_ != BinKind::kMul) return false;
+        if (out_dims_.size() != 4 || t0.dims() != out_dims_ || t1.rank() != 4) return false;
+        const auto& g = t1.dims();
+        if (g[1] != out_dims_[1] || g[2] != 1 || g[3] != 1 || (g[0] != 1 && g[0] != out_dims_[0])) return false;
+        if (!(m1 == plain_md(g, m1.data_type()))) return false;
+        const bool nhwc = src0_md_ == md_t(to_dims(out_dims_), src0_md_.data_type(), tag::acdb);
+        if (!nhwc && !(src0_md_ == plain_md(out_dims_, src0_md_.data_type()))) return false;
+        ChannelScaleShape s;
+        s.n = out_dims_[0];
+        s.c = out_dims_[1];
+        s.hw = out_dims_[2] * out_dims_[3];
+        s.channels_last = nhwc;
+        s.gate_per_sample = g[0] != 1;
+        scale_ = s;
+        out_dtype_ = DataType::kFloat32;
+        dst_md_ = with_type(src0_md_, to_dnnl(out_dtype_));
+        impl_ = "qat:channel_scale";
+        return true;
+    }
+
+    Status run_channel_scale(runtime::KernelContext& ctx, const Tensor& t0, const Tensor& t1) {
+        Tensor* out;
+        if (ctx.can_overwrite_input(s0_) && t0.storage() && t0.dtype() == out_dtype_) {
+            ctx.set_output(0, t0);  // element by element: safe in place
+            out = &ctx.output(0);
+        } else {
+            out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+        }
+        channel_scale_f32(*scale_, t0.data<float>(), t1.data<float>(), out->data<float>());
+        return declare_layout(ctx, 0, dst_md_);
+    }
+
+    std::optional<ChannelScaleShape> scale_;
     std::string impl_;
     BinKind kind_;
     QAddParams q_;
