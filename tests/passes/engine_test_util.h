@@ -18,6 +18,7 @@
 #include "ir/text_form.h"
 #include "ir/verify.h"
 #include "passes/pass.h"
+#include "passes/pipelines.h"
 #include "runtime/plan.h"
 
 namespace qat::test {
@@ -153,6 +154,18 @@ inline bool run_pass(passes::Pass& p, ir::Graph& g) {
     Status v = ir::verify(g);
     EXPECT_TRUE(v.ok()) << v.to_string() << "\n" << ir::print_graph(g);
     return *r;
+}
+
+// The engine pipeline (passes/pipelines.h) on a copy of g, verifying after every pass.
+inline std::unique_ptr<ir::Graph> engine_graph(const ir::Graph& g) {
+    auto e = g.clone();
+    passes::PassManager pm = passes::make_engine_pipeline();
+    passes::PassContext ctx;
+    ctx.verify_each = true;
+    ctx.max_iterations = 10000;
+    auto r = pm.run(*e, ctx);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return e;
 }
 
 inline int count_ops(const ir::Graph& g, const std::string& op) {

@@ -16,18 +16,8 @@ namespace qat {
 namespace {
 
 namespace fused = ir::fused;
+using test::engine_graph;
 using test::random_tensor;
-
-std::unique_ptr<ir::Graph> engine_graph(const ir::Graph& g) {
-    auto e = g.clone();
-    passes::PassManager pm = passes::make_engine_pipeline();
-    passes::PassContext ctx;
-    ctx.verify_each = true;
-    ctx.max_iterations = 10000;
-    auto r = pm.run(*e, ctx);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return e;
-}
 
 // The case bodies write "T" for the output type of the conv (which the parse needs to see the
 // residual's shape match).

@@ -19,21 +19,10 @@ namespace qat {
 namespace {
 
 namespace fused = ir::fused;
+using test::engine_graph;
 using test::qdq;
 using test::random_tensor;
 using test::weight_dq;
-
-// Runs the engine pipeline on a copy of g; returns it.
-std::unique_ptr<ir::Graph> engine_graph(const ir::Graph& g) {
-    auto e = g.clone();
-    passes::PassManager pm = passes::make_engine_pipeline();
-    passes::PassContext ctx;
-    ctx.verify_each = true;
-    ctx.max_iterations = 10000;
-    auto r = pm.run(*e, ctx);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return e;
-}
 
 // Compares the engine graph with the unfused graph on the reference backend.
 void expect_equivalent(const ir::Graph& unfused, const ir::Graph& fusedg, const std::vector<Tensor>& inputs) {
