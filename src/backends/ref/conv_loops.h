@@ -2,45 +2,33 @@
 // input adds into the window it maps to), written once for the float kernels (conv.cpp, double
 // accumulation) and the fused INT8 kernels (fused.cpp, exact int64 accumulation).
 //
-// 1-D and 2-D convolutions run through the same 3-D loops with leading spatial dims of size 1
-// (kernel 1, stride 1, no pad), so there is one formula to read and to trust. Taps that fall in
-// the padding contribute nothing. The summation order is fixed (input channel, then kd, kh, kw),
-// so float results do not depend on who calls.
+// 1-D and 2-D convolutions run through the same 3-D loops (window3d.h, whose tap walk the pools
+// use too). Taps that fall in the padding contribute nothing. The summation order is fixed (input channel, then kd, kh,
+// kw), so float results do not depend on who calls.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "backends/ref/ref_conv_util.h"
-#include "backends/ref/ref_util.h"
+#include "backends/ref/window3d.h"
 
 namespace qat::ref {
 
-constexpr size_t kConvMaxSpatial = 3;
+constexpr size_t kConvMaxSpatial = kWindowMaxSpatial;
 
 // Geometry of one conv, padded to 3 spatial dims.
-struct Conv3d {
+struct Conv3d : Window3d {
     int64_t n = 0, c = 0, m = 0, group = 1;
-    std::vector<int64_t> in, k, out, stride, dil, pad;  // pad = begins (3 values)
-
-    int64_t in_plane() const { return in[0] * in[1] * in[2]; }
-    int64_t out_plane() const { return out[0] * out[1] * out[2]; }
-    int64_t k_plane() const { return k[0] * k[1] * k[2]; }
 };
 
 inline Conv3d to_conv3d(int64_t n, int64_t c, int64_t m, int64_t group, const std::vector<int64_t>& in_spatial,
                         const WindowAttrs& a, const WindowGeometry& g) {
     Conv3d d;
+    static_cast<Window3d&>(d) = to_window3d(in_spatial, a, g);
     d.n = n;
     d.c = c;
     d.m = m;
     d.group = group;
-    d.in = pad_front(in_spatial, kConvMaxSpatial);
-    d.k = pad_front(a.kernel, kConvMaxSpatial);
-    d.out = pad_front(g.out, kConvMaxSpatial);
-    d.stride = pad_front(a.strides, kConvMaxSpatial);
-    d.dil = pad_front(a.dilations, kConvMaxSpatial);
-    d.pad = pad_front(g.pads_begin, kConvMaxSpatial, 0);
     return d;
 }
 
@@ -61,20 +49,9 @@ void conv_direct(const Conv3d& d, const X* x, const W* w, Init init, Store store
                         for (int64_t ci = 0; ci < cg; ++ci) {
                             const X* xp = x + (n * d.c + g * cg + ci) * in_plane;
                             const W* wp = w + (oc * cg + ci) * k_plane;
-                            for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                const int64_t id = od * d.stride[0] - d.pad[0] + kd * d.dil[0];
-                                if (id < 0 || id >= d.in[0]) continue;
-                                for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                    const int64_t ih = oh * d.stride[1] - d.pad[1] + kh * d.dil[1];
-                                    if (ih < 0 || ih >= d.in[1]) continue;
-                                    for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                        const int64_t iw = ow * d.stride[2] - d.pad[2] + kw * d.dil[2];
-                                        if (iw < 0 || iw >= d.in[2]) continue;
-                                        acc += static_cast<Acc>(xp[(id * d.in[1] + ih) * d.in[2] + iw]) *
-                                               static_cast<Acc>(wp[(kd * d.k[1] + kh) * d.k[2] + kw]);
-                                    }
-                                }
-                            }
+                            for_each_tap(d, d.in, od, oh, ow, [&](int64_t xi, int64_t ki) {
+                                acc += static_cast<Acc>(xp[xi]) * static_cast<Acc>(wp[ki]);
+                            });
                         }
                         store((((n * d.m + oc) * d.out[0] + od) * d.out[1] + oh) * d.out[2] + ow, acc);
                     }
@@ -101,20 +78,8 @@ void conv_scatter(const Conv3d& d, const X* x, const W* w, Acc* acc) {
                             const int64_t oc = g * mg + mo;
                             const W* wp = w + (ic * mg + mo) * k_plane;
                             Acc* yp = acc + (n * d.m + oc) * out_plane;
-                            for (int64_t kd = 0; kd < d.k[0]; ++kd) {
-                                const int64_t od = id * d.stride[0] + kd * d.dil[0] - d.pad[0];
-                                if (od < 0 || od >= d.out[0]) continue;
-                                for (int64_t kh = 0; kh < d.k[1]; ++kh) {
-                                    const int64_t oh = ih * d.stride[1] + kh * d.dil[1] - d.pad[1];
-                                    if (oh < 0 || oh >= d.out[1]) continue;
-                                    for (int64_t kw = 0; kw < d.k[2]; ++kw) {
-                                        const int64_t ow = iw * d.stride[2] + kw * d.dil[2] - d.pad[2];
-                                        if (ow < 0 || ow >= d.out[2]) continue;
-                                        yp[(od * d.out[1] + oh) * d.out[2] + ow] +=
-                                            xv * static_cast<Acc>(wp[(kd * d.k[1] + kh) * d.k[2] + kw]);
-                                    }
-                                }
-                            }
+                            for_each_tap(d, d.out, id, ih, iw,
+                                         [&](int64_t yi, int64_t ki) { yp[yi] += xv * static_cast<Acc>(wp[ki]); });
                         }
                     }
         }

@@ -11,15 +11,15 @@
 #include "backends/ref/ref_conv_util.h"
 #include "backends/ref/ref_ops.h"
 #include "backends/ref/ref_util.h"
+#include "backends/ref/window3d.h"
 
 namespace qat::ref {
 namespace {
 
-constexpr size_t kMaxSpatial = 3;
+constexpr size_t kMaxSpatial = kWindowMaxSpatial;
 
-struct Pool3d {
+struct Pool3d : Window3d {
     int64_t planes = 0;  // N * C
-    std::vector<int64_t> in, k, out, stride, dil, pad_begin, pad_end;
 };
 
 Status supports_maxpool(const ir::Node& node) {
@@ -43,47 +43,17 @@ Result<Pool3d> prepare_pool(runtime::KernelContext& ctx, const Tensor& x) {
             return runtime::kernel_error(node, "pads ", dims_to_string(a.pads),
                                          " must be smaller than the (dilated) kernel ", dims_to_string(a.kernel));
     Pool3d p;
+    static_cast<Window3d&>(p) = to_window3d(in_spatial, a, g);
     p.planes = x.dim(0) * x.dim(1);
-    p.in = pad_front(in_spatial, kMaxSpatial);
-    p.k = pad_front(a.kernel, kMaxSpatial);
-    p.out = pad_front(g.out, kMaxSpatial);
-    p.stride = pad_front(a.strides, kMaxSpatial);
-    p.dil = pad_front(a.dilations, kMaxSpatial);
-    p.pad_begin = pad_front(g.pads_begin, kMaxSpatial, 0);
-    p.pad_end = pad_front(g.pads_end, kMaxSpatial, 0);
     std::vector<int64_t> out_dims{x.dim(0), x.dim(1)};
     out_dims.insert(out_dims.end(), g.out.begin(), g.out.end());
     ctx.allocate_output(0, x.dtype(), out_dims);
     return p;
 }
 
-// Calls f(input offset) for every tap of output (od, oh, ow) that lies inside the input, and
-// returns how many taps lie inside the padded extent [-pad_begin, in + pad_end).
-template <typename F>
-int64_t for_each_tap(const Pool3d& p, int64_t od, int64_t oh, int64_t ow, F&& f) {
-    int64_t padded_taps = 0;
-    for (int64_t kd = 0; kd < p.k[0]; ++kd) {
-        const int64_t id = od * p.stride[0] - p.pad_begin[0] + kd * p.dil[0];
-        if (id >= p.in[0] + p.pad_end[0]) continue;
-        for (int64_t kh = 0; kh < p.k[1]; ++kh) {
-            const int64_t ih = oh * p.stride[1] - p.pad_begin[1] + kh * p.dil[1];
-            if (ih >= p.in[1] + p.pad_end[1]) continue;
-            for (int64_t kw = 0; kw < p.k[2]; ++kw) {
-                const int64_t iw = ow * p.stride[2] - p.pad_begin[2] + kw * p.dil[2];
-                if (iw >= p.in[2] + p.pad_end[2]) continue;
-                ++padded_taps;
-                if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-                f((id * p.in[1] + ih) * p.in[2] + iw);
-            }
-        }
-    }
-    return padded_taps;
-}
-
 template <typename T>
 void maxpool(const Pool3d& p, const T* x, T* y) {
-    const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
-    const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+    const int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
     for (int64_t pl = 0; pl < p.planes; ++pl) {
         const T* xp = x + pl * in_plane;
         T* yp = y + pl * out_plane;
@@ -93,7 +63,7 @@ void maxpool(const Pool3d& p, const T* x, T* y) {
                     // Max over no taps (only possible with dilations that skip the input) is -inf.
                     T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                                   : std::numeric_limits<T>::lowest();
-                    for_each_tap(p, od, oh, ow, [&](int64_t off) {
+                    for_each_tap(p, p.in, od, oh, ow, [&](int64_t off, int64_t) {
                         if (xp[off] > best) best = xp[off];
                     });
                     yp[(od * p.out[1] + oh) * p.out[2] + ow] = best;
@@ -103,8 +73,7 @@ void maxpool(const Pool3d& p, const T* x, T* y) {
 
 template <typename T>
 void avgpool(const Pool3d& p, const T* x, T* y, bool count_include_pad) {
-    const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
-    const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+    const int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
     for (int64_t pl = 0; pl < p.planes; ++pl) {
         const T* xp = x + pl * in_plane;
         T* yp = y + pl * out_plane;
@@ -113,7 +82,7 @@ void avgpool(const Pool3d& p, const T* x, T* y, bool count_include_pad) {
                 for (int64_t ow = 0; ow < p.out[2]; ++ow) {
                     double sum = 0.0;
                     int64_t valid = 0;
-                    const int64_t padded = for_each_tap(p, od, oh, ow, [&](int64_t off) {
+                    const int64_t padded = for_each_tap(p, p.in, od, oh, ow, [&](int64_t off, int64_t) {
                         sum += xp[off];
                         ++valid;
                     });
