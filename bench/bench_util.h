@@ -1,4 +1,4 @@
-// Small helpers the benchmark programs share: comma lists, a fatal error, and the machine and
+// Small helpers the benchmark programs share: a fatal error, and the machine and
 // time a result was measured on (docs/BENCHMARKS.md records both with every table).
 #pragma once
 
@@ -6,21 +6,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace qat::bench {
-
-// "a,b,,c" -> {"a", "b", "c"}.
-inline std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
 
 // "<tool>: error: <msg>" on stderr, exit code 2 (the CLI's convention for bad input).
 [[noreturn]] inline void fail(const char* tool, const std::string& msg) {

@@ -37,6 +37,7 @@
 #include "backends/registry.h"
 #include "bench_util.h"
 #include "core/file_util.h"
+#include "core/strings.h"
 #include "engine/engine.h"
 #include "int8_peak.h"
 #include "ir/fused_ops.h"
@@ -64,7 +65,6 @@ struct Args {
 [[noreturn]] void die(const std::string& msg) { bench::fail("qat_model_bench", msg); }
 
 using bench::cpu_model;
-using bench::split;
 using bench::utc_now;
 
 Args parse(int argc, char** argv) {
@@ -82,10 +82,10 @@ Args parse(int argc, char** argv) {
             return x;
         };
         if (k == "--models")
-            a.models = split(val());
+            a.models = split_list(val());
         else if (k == "--batch") {
             a.batches.clear();
-            for (const auto& b : split(val())) a.batches.push_back(num(b));
+            for (const auto& b : split_list(val())) a.batches.push_back(num(b));
         } else if (k == "--threads")
             a.threads = static_cast<int>(num(val()));
         else if (k == "--warmup")

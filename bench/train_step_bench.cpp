@@ -28,6 +28,7 @@
 
 #include "bench_util.h"
 #include "core/file_util.h"
+#include "core/strings.h"
 #include "models/zoo.h"
 #include "quant/quantize.h"
 #include "train/train.h"
@@ -50,7 +51,6 @@ struct Args {
 [[noreturn]] void die(const std::string& msg) { bench::fail("train_step_bench", msg); }
 
 using bench::cpu_model;
-using bench::split;
 using bench::utc_now;
 
 Args parse(int argc, char** argv) {
@@ -62,9 +62,9 @@ Args parse(int argc, char** argv) {
             return argv[++i];
         };
         if (k == "--models") {
-            a.models = split(val());
+            a.models = split_list(val());
         } else if (k == "--modes") {
-            a.modes = split(val());
+            a.modes = split_list(val());
         } else if (k == "--batch") {
             a.batch = std::stoll(val());
         } else if (k == "--threads") {

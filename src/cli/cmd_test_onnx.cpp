@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "backends/registry.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/onnx_test_runner.h"
+#include "core/strings.h"
 
 namespace qat::cli {
 namespace {
@@ -32,18 +32,9 @@ struct TestOnnxOptions {
     bool quiet = false;
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-
 Status test_onnx(const TestOnnxOptions& o) {
     onnx_test::Options opt;
-    opt.backends = split_commas(o.backend);
+    opt.backends = split_list(o.backend);
     if (opt.backends.empty()) return invalid_argument("--backend is empty");
     for (const std::string& b : opt.backends) {
         if (!backends::is_available(b)) {
@@ -55,7 +46,7 @@ Status test_onnx(const TestOnnxOptions& o) {
     if (!(o.rtol >= 0) || !(o.atol >= 0)) return invalid_argument("--rtol and --atol must be >= 0");
     opt.rtol = o.rtol;
     opt.atol = o.atol;
-    for (const std::string& op : split_commas(o.ops)) opt.only_ops.insert(op);
+    for (const std::string& op : split_list(o.ops)) opt.only_ops.insert(op);
     if (!o.ops.empty() && opt.only_ops.empty()) return invalid_argument("--ops lists no op");
     if (!o.skip_list.empty()) {
         QAT_ASSIGN_OR_RETURN(opt.skips, onnx_test::load_skip_list(o.skip_list));
