@@ -39,6 +39,7 @@
 #include "core/file_util.h"
 #include "core/strings.h"
 #include "engine/engine.h"
+#include "engine/explain.h"
 #include "int8_peak.h"
 #include "ir/fused_ops.h"
 #include "models/zoo.h"
@@ -202,11 +203,9 @@ ConvStats profile_engine(engine::Engine& e, const Tensor& x, int runs) {
                 s.fp32_ms += ms;
             }
         }
-        if (n.op_type() == ir::fused::kQConv && n.input(1) && n.input(1)->is_constant() && !p.out_dims.empty()) {
-            const auto& wd = n.input(1)->constant().dims();
-            double k = 1;
-            for (size_t i = 1; i < wd.size(); ++i) k *= static_cast<double>(wd[i]);
-            s.int8_conv_gop += 2.0 * static_cast<double>(numel_of(p.out_dims[0])) * k / 1e9;
+        const int64_t macs = p.out_dims.empty() ? -1 : engine::node_macs(n, p.in_dims, p.out_dims[0]);
+        if (n.op_type() == ir::fused::kQConv && macs > 0) {
+            s.int8_conv_gop += 2.0 * static_cast<double>(macs) / 1e9;
             s.int8_conv_ms += ms;
         }
     }

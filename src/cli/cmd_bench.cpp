@@ -25,6 +25,7 @@
 #include "cli/engine_options.h"
 #include "engine/engine.h"
 #include "engine/engine_file.h"
+#include "engine/explain.h"
 #include "ir/fused_ops.h"
 
 // The VNNI peak loop of bench/ (header only), for "% of peak" when --peak-gops is not given.
@@ -120,38 +121,12 @@ Result<std::vector<Tensor>> make_inputs(const engine::Engine& e, int64_t batch, 
     return out;
 }
 
-// Multiply-accumulate work of a step, counted as 2 ops per MAC (0 when not a conv / GEMM).
+// Multiply-accumulate work of a step, counted as 2 ops per MAC (0 when not a conv / GEMM): the
+// MAC count of `qat explain` on the dims the step ran with.
 double step_ops(const runtime::StepProfile& p) {
-    const ir::Node& n = *p.node;
-    const std::string& op = n.op_type();
-    const ir::Value* w = n.input(1);
-    if (p.out_dims.empty() || !w || !w->is_constant()) {
-        if (op == "MatMul" && p.in_dims.size() >= 2 && !p.out_dims.empty() && p.in_dims[1].size() >= 2)
-            return 2.0 * static_cast<double>(numel_of(p.out_dims[0])) *
-                   static_cast<double>(p.in_dims[1][p.in_dims[1].size() - 2]);
-        return 0;
-    }
-    const auto& wd = w->constant().dims();
-    double out = static_cast<double>(numel_of(p.out_dims[0]));
-    if (op == "Conv" || op == ir::fused::kQConv || op == ir::fused::kFusedConv) {
-        double k = 1;
-        for (size_t i = 1; i < wd.size(); ++i) k *= static_cast<double>(wd[i]);
-        return 2.0 * out * k;
-    }
-    if (op == "ConvTranspose" || op == ir::fused::kQConvTranspose) {
-        if (p.in_dims.empty()) return 0;
-        double k = 1;
-        for (size_t i = 1; i < wd.size(); ++i) k *= static_cast<double>(wd[i]);
-        return 2.0 * static_cast<double>(numel_of(p.in_dims[0])) * k;
-    }
-    if (op == "Gemm" || op == ir::fused::kQGemm || op == "MatMul") {
-        if (wd.size() != 2) return 0;
-        bool trans = op == "Gemm"              ? n.attr_int("transB", 0) != 0
-                     : op == ir::fused::kQGemm ? n.attr_int("trans_b", 0) != 0
-                                               : false;
-        return 2.0 * out * static_cast<double>(trans ? wd[1] : wd[0]);
-    }
-    return 0;
+    if (p.out_dims.empty()) return 0;
+    const int64_t macs = engine::node_macs(*p.node, p.in_dims, p.out_dims[0]);
+    return macs > 0 ? 2.0 * static_cast<double>(macs) : 0;
 }
 
 std::string precision_of(const ir::Node& n) {
