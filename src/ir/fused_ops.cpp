@@ -43,9 +43,12 @@ Status need_float(const Node& n, const char* name, float* out) {
 
 bool is_weighted(const std::string& op) { return op == kQConv || op == kQConvTranspose || op == kQGemm; }
 
+// Two quantized inputs, a and b.
+bool is_binary(const std::string& op) { return op == kQAdd || op == kQMul; }
+
 // The post-op attributes (every fused op) and, with "add", the residual's quantization.
 Result<FusedOpInfo> read_post_ops(const Node& n, FusedOpInfo info) {
-    const bool is_add = info.op_type == kQAdd || info.op_type == kQMul;
+    const bool binary = is_binary(info.op_type);
     const bool fp32 = is_fp32_fused_op(n);
     if (fp32) {
         for (size_t i = 0; i < n.num_inputs(); ++i)
@@ -70,7 +73,7 @@ Result<FusedOpInfo> read_post_ops(const Node& n, FusedOpInfo info) {
     }
     if (adds > 1) return invalid_model(n.desc(), ": post_ops has ", adds, " \"add\" entries, at most one allowed");
     if (adds == 1) {
-        if (is_add || info.op_type == kQAveragePool || info.op_type == kQGlobalAveragePool)
+        if (binary || info.op_type == kQAveragePool || info.op_type == kQGlobalAveragePool)
             return invalid_model(n.desc(),
                                  ": post-op \"add\" is only valid on QConv, QConvTranspose, QGemm and FusedConv");
         if (!n.input(3)) return invalid_model(n.desc(), ": post-op \"add\" needs a residual input (input 3)");
@@ -174,17 +177,17 @@ Result<FusedOpInfo> read_fused_op(const Node& n) {
     if (!is_fused_op(n) && !fp32) return invalid_model(n.desc(), " is not a com.qat fused op");
     FusedOpInfo info;
     info.op_type = n.op_type();
-    const bool is_add = info.op_type == kQAdd || info.op_type == kQMul;
+    const bool binary = is_binary(info.op_type);
 
     if (fp32) return read_post_ops(n, std::move(info));
 
     // Input quantization.
-    QAT_RETURN_IF_ERROR(need_float(n, is_add ? "a_scale" : "x_scale", &info.x_scale));
-    QAT_RETURN_IF_ERROR(check_scale(n, is_add ? "a_scale" : "x_scale", info.x_scale));
-    int64_t xzp = n.attr_int(is_add ? "a_zero_point" : "x_zero_point", 0);
-    QAT_RETURN_IF_ERROR(check_zero_point(n, is_add ? "a_zero_point" : "x_zero_point", xzp, input_dtype(n, 0)));
+    QAT_RETURN_IF_ERROR(need_float(n, binary ? "a_scale" : "x_scale", &info.x_scale));
+    QAT_RETURN_IF_ERROR(check_scale(n, binary ? "a_scale" : "x_scale", info.x_scale));
+    int64_t xzp = n.attr_int(binary ? "a_zero_point" : "x_zero_point", 0);
+    QAT_RETURN_IF_ERROR(check_zero_point(n, binary ? "a_zero_point" : "x_zero_point", xzp, input_dtype(n, 0)));
     info.x_zero_point = static_cast<int32_t>(xzp);
-    if (is_add) {
+    if (binary) {
         QAT_RETURN_IF_ERROR(need_float(n, "b_scale", &info.b_scale));
         QAT_RETURN_IF_ERROR(check_scale(n, "b_scale", info.b_scale));
         int64_t bzp = n.attr_int("b_zero_point", 0);

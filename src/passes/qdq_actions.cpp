@@ -9,7 +9,7 @@ namespace fused = ir::fused;
 
 const char* fused_op_type(const FusionGroup& g) {
     switch (g.kind) {
-        case FusionKind::kAdd:
+        case FusionKind::kBinary:
             return g.op->op_type() == "Mul" ? fused::kQMul : fused::kQAdd;
         case FusionKind::kPool:
             return g.op->op_type() == "GlobalAveragePool" ? fused::kQGlobalAveragePool : fused::kQAveragePool;
@@ -39,22 +39,18 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
     const char* op_type = fused_op_type(grp);
     const bool weighted = grp.kind == FusionKind::kWeighted;
 
+    // Inputs: x (a), then b, or the weight, bias and residual. FusedConv keeps the Conv's own
+    // float weight and bias; the INT8 ops take the int8 weight behind its DQ and the folded bias.
     std::vector<ir::Value*> ins{fp32 ? grp.op->input(0) : grp.dq_x->input(0)};
-    if (fp32) {
-        ins.push_back(grp.op->input(1));
-        ins.push_back(grp.op->input(2));
-        if (grp.residual) ins.push_back(grp.residual);
-        while (!ins.empty() && !ins.back()) ins.pop_back();
-    }
-    if (grp.kind == FusionKind::kAdd) ins.push_back(grp.dq_b->input(0));
-    if (weighted) {
-        ins.push_back(grp.dq_w->input(0));
-        ir::Value* bias = nullptr;
-        if (!grp.bias.empty()) {
+    if (grp.kind == FusionKind::kBinary) ins.push_back(grp.dq_b->input(0));
+    if (weighted || fp32) {
+        ir::Value* bias = fp32 ? grp.op->input(2) : nullptr;
+        if (!fp32 && !grp.bias.empty()) {
             const int64_t n = static_cast<int64_t>(grp.bias.size());
             bias = add_constant(g, (grp.op->name().empty() ? std::string("fused") : grp.op->name()) + ".bias",
                                 Tensor::from_vector<float>({n}, grp.bias));
         }
+        ins.push_back(fp32 ? grp.op->input(1) : grp.dq_w->input(0));
         ins.push_back(bias);
         if (grp.residual) ins.push_back(grp.residual);
         while (!ins.empty() && !ins.back()) ins.pop_back();  // no trailing omitted inputs
@@ -64,14 +60,14 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
     ir::Node* f = g.add_node(op_type, ins, {grp.last->name() + ".fused"},
                              g.unique_node_name(node_name.empty() ? op_type : node_name + ".fused"), fused::kDomain);
     copy_op_attrs(*grp.op, f);
-    const bool is_add = grp.kind == FusionKind::kAdd;
+    const bool binary = grp.kind == FusionKind::kBinary;
     if (fp32) {
         f->doc_string = grp.op->doc_string;  // why it stayed FP32, folded BN (qat explain)
     } else {
-        f->set_attr(is_add ? "a_scale" : "x_scale", ir::Attribute::from_float(grp.x_params.scale[0]));
-        f->set_attr(is_add ? "a_zero_point" : "x_zero_point", ir::Attribute::from_int(grp.x_params.zero_point[0]));
+        f->set_attr(binary ? "a_scale" : "x_scale", ir::Attribute::from_float(grp.x_params.scale[0]));
+        f->set_attr(binary ? "a_zero_point" : "x_zero_point", ir::Attribute::from_int(grp.x_params.zero_point[0]));
     }
-    if (is_add) {
+    if (binary) {
         f->set_attr("b_scale", ir::Attribute::from_float(grp.b_params.scale[0]));
         f->set_attr("b_zero_point", ir::Attribute::from_int(grp.b_params.zero_point[0]));
     }

@@ -201,7 +201,7 @@ bool is_fusion_candidate(const ir::Node& n) {
 Selection select_fusion(ir::Node& n) {
     if (!is_fusion_candidate(n)) return {};
     const std::string& op = n.op_type();
-    if (op == "Add" || op == "Mul") return select_qadd(n);
+    if (op == "Add" || op == "Mul") return select_qbinary(n);
     if (op == "AveragePool" || op == "GlobalAveragePool") return select_qpool(n);
     return select_weighted(n);
 }
@@ -345,11 +345,11 @@ Selection select_fp32_conv(ir::Node& conv) {
     return s;
 }
 
-Selection select_qadd(ir::Node& add) {
+Selection select_qbinary(ir::Node& add) {
     if (!(is_op(&add, "Add") || is_op(&add, "Mul")) || add.num_inputs() != 2)
         return decline("not a two-input Add or Mul");
     FusionGroup g;
-    g.kind = FusionKind::kAdd;
+    g.kind = FusionKind::kBinary;
     g.op = &add;
     ir::Node* da = producer_of(add, 0);
     ir::Node* db = producer_of(add, 1);

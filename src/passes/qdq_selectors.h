@@ -29,7 +29,7 @@
 
 namespace qat::passes {
 
-enum class FusionKind { kWeighted, kAdd, kPool, kFp32Conv };
+enum class FusionKind { kWeighted, kBinary, kPool, kFp32Conv };  // kBinary: QAdd, QMul
 
 struct FusionGroup {
     FusionKind kind = FusionKind::kWeighted;
@@ -69,7 +69,7 @@ struct Selection {
 };
 
 Selection select_weighted(ir::Node& op);
-Selection select_qadd(ir::Node& add);
+Selection select_qbinary(ir::Node& add);
 Selection select_qpool(ir::Node& pool);
 // Float Conv with at least one activation or residual Add after it (fuse-fp32-conv); not part of
 // select_fusion, which is about INT8.

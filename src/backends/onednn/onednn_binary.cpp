@@ -56,7 +56,7 @@ bool full_against(const Shape& a, const Shape& b) {
     return true;
 }
 
-struct QAddParams {
+struct QBinaryParams {
     float as = 1, bs = 1, ys = 1;
     int32_t yz = 0;
     int out_dtype = ir::fused::kOnnxInt8;
@@ -64,7 +64,7 @@ struct QAddParams {
     float clip_min = 0, clip_max = 6, alpha = 0.01f;
 };
 
-Status parse_qadd(const ir::Node& n, QAddParams* p) {
+Status parse_qbinary(const ir::Node& n, QBinaryParams* p) {
     auto info = ir::fused::read_fused_op(n);
     if (!info.ok()) return info.status();
     p->as = info->x_scale;
@@ -101,8 +101,8 @@ Status supports_binary(const ir::Node& n, BinKind kind) {
     if (!full_against(a, b) && !full_against(b, a))
         return unsupported("both inputs broadcast (oneDNN broadcasts only one of them)");
     if (quantized_kind(kind)) {
-        QAddParams p;
-        QAT_RETURN_IF_ERROR(parse_qadd(n, &p));
+        QBinaryParams p;
+        QAT_RETURN_IF_ERROR(parse_qbinary(n, &p));
     }
     return OkStatus();
 }
@@ -111,7 +111,7 @@ class BinaryKernel : public OnednnKernel {
   public:
     BinaryKernel(const ir::Node& n, BinKind kind) : OnednnKernel(n), kind_(kind) {
         if (quantized_kind(kind_)) {
-            Status s = parse_qadd(n, &q_);
+            Status s = parse_qbinary(n, &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
         }
     }
@@ -313,7 +313,7 @@ class BinaryKernel : public OnednnKernel {
     std::optional<ChannelScaleShape> scale_;
     std::string impl_;
     BinKind kind_;
-    QAddParams q_;
+    QBinaryParams q_;
     bool swapped_ = false;
     size_t s0_ = 0;
     std::vector<int64_t> out_dims_;

@@ -216,7 +216,7 @@ Status run_qgemm(runtime::KernelContext& ctx, const fused::FusedOpInfo& info) {
     return OkStatus();
 }
 
-Status run_qadd(runtime::KernelContext& ctx, const fused::FusedOpInfo& info) {
+Status run_qbinary(runtime::KernelContext& ctx, const fused::FusedOpInfo& info) {
     const ir::Node& node = ctx.node();
     QAT_ASSIGN_OR_RETURN(const Tensor* a, required_input(ctx, 0, "a"));
     QAT_ASSIGN_OR_RETURN(const Tensor* b, required_input(ctx, 1, "b"));
@@ -318,9 +318,9 @@ void register_fused_kernels(runtime::KernelRegistry& reg) {
     add_ref_kernel(
         reg, fused::kQGemm, [](const ir::Node& n) { return make_info_kernel(n, run_qgemm); }, nullptr, fused::kDomain);
     add_ref_kernel(
-        reg, fused::kQAdd, [](const ir::Node& n) { return make_info_kernel(n, run_qadd); }, nullptr, fused::kDomain);
+        reg, fused::kQAdd, [](const ir::Node& n) { return make_info_kernel(n, run_qbinary); }, nullptr, fused::kDomain);
     add_ref_kernel(
-        reg, fused::kQMul, [](const ir::Node& n) { return make_info_kernel(n, run_qadd); }, nullptr, fused::kDomain);
+        reg, fused::kQMul, [](const ir::Node& n) { return make_info_kernel(n, run_qbinary); }, nullptr, fused::kDomain);
     add_ref_kernel(reg, fused::kQAveragePool, QPoolKernel::create, nullptr, fused::kDomain);
     add_ref_kernel(reg, fused::kQGlobalAveragePool, QPoolKernel::create, nullptr, fused::kDomain);
 }
