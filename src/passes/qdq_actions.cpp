@@ -105,7 +105,7 @@ Result<ir::Node*> emit_fused(ir::Graph& g, const FusionGroup& grp) {
             for (const std::string& f : folded_names(*n)) absorbed.push_back(f);  // e.g. the folded BN
     }
     f->set_attr("absorbed", ir::Attribute::from_strings(absorbed));
-    if (!grp.note.empty() && !fp32) f->set_attr("note", ir::Attribute::from_string(grp.note));
+    if (!grp.note.empty()) f->set_attr("note", ir::Attribute::from_string(grp.note));
 
     ir::Value* out = f->output(0);
     out->set_dtype(out_dtype);

@@ -83,7 +83,8 @@ std::string consumers_text(const ir::Value* v) {
 }
 
 // Walks activations / residual add / Q after `v` (the value the fused op produces so far).
-// `float_only` (FusedConv): the residual must be a float value and no Q is absorbed.
+// `float_only` (FusedConv): the residual must be a float value, no Q is absorbed and no note is
+// written.
 void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank, bool float_only = false) {
     bool have_clip = false, have_leaky = false, have_add = false;
     for (;;) {
@@ -133,8 +134,9 @@ void walk_chain(FusionGroup& g, ir::Value* v, bool allow_add, size_t out_rank, b
             const Shape& so = other->shape();
             const Shape& sv = v->shape();
             if (!so.rank_known() || !sv.rank_known() || so != sv || so.rank() != out_rank) {
-                g.note = c->desc() + ": residual shape " + so.to_string() + " is not known to equal " + sv.to_string() +
-                         ", kept out of the fused op";
+                if (!float_only)  // notes explain float outputs of INT8 ops
+                    g.note = c->desc() + ": residual shape " + so.to_string() + " is not known to equal " +
+                             sv.to_string() + ", kept out of the fused op";
                 break;
             }
             QuantParams rp;

@@ -116,6 +116,8 @@ class BinaryKernel : public OnednnKernel {
         }
     }
 
+    std::string implementation() const override { return impl_; }
+
   protected:
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
         const Tensor* a = in[0];
@@ -269,9 +271,6 @@ class BinaryKernel : public OnednnKernel {
         cpu_stream().wait();
         return declare_layout(ctx, 0, dst_md_);
     }
-
-  public:
-    std::string implementation() const override { return impl_; }
 
   private:
     // Float Mul of a 4-D NHWC or NCHW activation by a plain [N or 1, C, 1, 1] gate: our loop

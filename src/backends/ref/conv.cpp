@@ -13,13 +13,11 @@
 namespace qat::ref {
 namespace {
 
-constexpr size_t kMaxSpatial = kConvMaxSpatial;
-
 // Shared input checks of Conv and ConvTranspose: X [N, C, spatial...], W of the same rank,
 // optional B [bias_len].
 Status check_conv_inputs(const ir::Node& node, const Tensor& x, const Tensor& w, const Tensor* b) {
     QAT_RETURN_IF_ERROR(check_dtype(node, x, "X", {DataType::kFloat32, DataType::kFloat64}));
-    QAT_RETURN_IF_ERROR(check_rank(node, x, "X", 3, 2 + kMaxSpatial));
+    QAT_RETURN_IF_ERROR(check_rank(node, x, "X", 3, 2 + kWindowMaxSpatial));
     if (w.dtype() != x.dtype())
         return runtime::kernel_error(node, "W has dtype ", dtype_name(w.dtype()), ", X has ", dtype_name(x.dtype()));
     if (w.rank() != x.rank())

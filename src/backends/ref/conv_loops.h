@@ -14,8 +14,6 @@
 
 namespace qat::ref {
 
-constexpr size_t kConvMaxSpatial = kWindowMaxSpatial;
-
 // Geometry of one conv, padded to 3 spatial dims.
 struct Conv3d : Window3d {
     int64_t n = 0, c = 0, m = 0, group = 1;

@@ -26,8 +26,6 @@ namespace {
 
 namespace fused = ir::fused;
 
-constexpr size_t kMaxSpatial = 3;
-
 Status check_quantized_input(const ir::Node& node, const Tensor& t, const char* what, int32_t zp) {
     if (t.dtype() != DataType::kInt8 && t.dtype() != DataType::kUint8)
         return runtime::kernel_error(node, "input ", what, " has dtype ", dtype_name(t.dtype()),
@@ -114,7 +112,7 @@ Status run_qconv(runtime::KernelContext& ctx, const fused::FusedOpInfo& info, bo
     const Tensor* b = ctx.input(2);
     const Tensor* r = ctx.input(3);
     QAT_RETURN_IF_ERROR(check_quantized_input(node, *x, "x", info.x_zero_point));
-    QAT_RETURN_IF_ERROR(check_rank(node, *x, "x", 3, 2 + kMaxSpatial));
+    QAT_RETURN_IF_ERROR(check_rank(node, *x, "x", 3, 2 + kWindowMaxSpatial));
     if (w->rank() != x->rank())
         return runtime::kernel_error(node, "w has shape ", dims_to_string(w->dims()), ", x has shape ",
                                      dims_to_string(x->dims()), ": ranks differ");

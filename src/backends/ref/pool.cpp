@@ -16,8 +16,6 @@
 namespace qat::ref {
 namespace {
 
-constexpr size_t kMaxSpatial = kWindowMaxSpatial;
-
 struct Pool3d : Window3d {
     int64_t planes = 0;  // N * C
 };
@@ -31,7 +29,7 @@ Status supports_maxpool(const ir::Node& node) {
 // Reads attributes, resolves the window and allocates Y: the part MaxPool and AveragePool share.
 Result<Pool3d> prepare_pool(runtime::KernelContext& ctx, const Tensor& x) {
     const ir::Node& node = ctx.node();
-    QAT_RETURN_IF_ERROR(check_rank(node, x, "X", 3, 2 + kMaxSpatial));
+    QAT_RETURN_IF_ERROR(check_rank(node, x, "X", 3, 2 + kWindowMaxSpatial));
     const size_t spatial = x.rank() - 2;
     std::vector<int64_t> in_spatial(x.dims().begin() + 2, x.dims().end());
     QAT_ASSIGN_OR_RETURN(WindowAttrs a, read_window_attrs(node, spatial, {}));

@@ -4,11 +4,11 @@ namespace qat::ref {
 namespace {
 
 class FnKernel : public runtime::Kernel {
-public:
+  public:
     explicit FnKernel(KernelFn fn) : fn_(std::move(fn)) {}
     Status run(runtime::KernelContext& ctx) override { return fn_(ctx); }
 
-private:
+  private:
     KernelFn fn_;
 };
 
