@@ -94,6 +94,47 @@ TEST(OnednnFp32, ConvWinograd) {
     run_conv(s2, false);
 }
 
+// FP32 1x1 convolutions of a 1x1 input (Conv, and FusedConv with its activations) run on
+// pointwise_gemv.h's loop: float sums in another order than the reference, bound 1e-5 of the
+// output range; > 256 outputs stay on oneDNN.
+TEST(OnednnFp32, PointwiseGemv) {
+    QAT_REQUIRE_ONEDNN();
+    struct Case {
+        std::string name;
+        std::vector<int64_t> x;
+        int64_t m;
+        std::vector<std::string> post_ops;  // empty: a plain Conv
+        const char* impl;
+    };
+    const Case cases[] = {
+        {"Conv 40 -> 24", {1, 40, 1, 1}, 24, {}, "qat:gemv"},
+        {"Conv batch 3", {3, 40, 1, 1}, 24, {}, "qat:gemv"},
+        {"FusedConv swish (reduce)", {1, 96, 1, 1}, 4, {"swish"}, "qat:gemv"},
+        {"FusedConv sigmoid (expand)", {1, 4, 1, 1}, 96, {"sigmoid"}, "qat:gemv"},
+        {"FusedConv relu, clip", {2, 16, 1, 1}, 32, {"relu", "clip"}, "qat:gemv"},
+        {"1152 outputs: oneDNN", {1, 48, 1, 1}, 1152, {"sigmoid"}, "brgconv"},
+    };
+    uint32_t seed = 300;
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(c.x));
+        std::vector<ir::Value*> ins{x, constant(g, "w", rand_f32({c.m, c.x[1], 1, 1}, seed++, -0.3f, 0.3f)),
+                                    constant(g, "b", rand_f32({c.m}, seed++))};
+        const bool fused = !c.post_ops.empty();
+        ir::Node* n = fused ? g.add_node(ir::fused::kFusedConv, ins, {"y"}, "conv", ir::fused::kDomain)
+                            : g.add_node("Conv", ins, {"y"}, "conv");
+        if (fused) {
+            n->set_attr("post_ops", strs(c.post_ops));
+            n->set_attr("clip_min", f32(-0.5f));
+            n->set_attr("clip_max", f32(0.75f));
+            n->output(0)->set_dtype(DataType::kFloat32);
+        }
+        g.add_output(n->output(0));
+        check_against_ref(g, {rand_f32(c.x, seed++, -2, 2)}, {.tol = 1e-5f, .impls = {{"conv", c.impl}}});
+    }
+}
+
 // com.qat::FusedConv: the FP32 conv with post-ops in oneDNN's epilogue (eltwise chain, residual
 // as a sum post-op) against the reference kernel (float conv, then the post-ops one by one).
 TEST(OnednnFp32, FusedConvPostOps) {

@@ -98,7 +98,7 @@ Tensor q_input(DataType t, const std::vector<int64_t>& dims, int zp, uint32_t se
     return rand_q(t, dims, seed, std::max(-128, -128 + zp), 127);
 }
 
-void run_qconv(const QCase& c) {
+void run_qconv(const QCase& c, const Expect& expect = {.tol = 1e-5f, .lsb = 1}) {
     SCOPED_TRACE(c.name);
     ir::Graph g;
     ir::Value* x = g.add_input("x", c.xt, Shape::from_dims(c.x));
@@ -122,7 +122,7 @@ void run_qconv(const QCase& c) {
     if (c.group != 1) n->set_attr("group", i64(c.group));
     set_q_attrs(n, c, s);
     g.add_output(n->output(0));
-    check_against_ref(g, feed, {.tol = 1e-5f, .lsb = 1});
+    check_against_ref(g, feed, expect);
 }
 
 TEST(OnednnInt8, QConvPostOps) {
@@ -281,6 +281,109 @@ TEST(OnednnInt8, QConvGeometry) {
         c.out = fused::kOnnxFloat;
     });
     for (const auto& c : cases) run_qconv(c);
+}
+
+// 1x1 convolutions of a 1x1 input (the squeeze-and-excitation reduce / expand) run on
+// pointwise_gemv.h's loop, which evaluates the reference's own formula (exact integer sums, the
+// real value in double, the same post-op and quantization code): outputs equal the reference
+// exactly. Shapes outside its limits (residual, > 256 outputs) stay on oneDNN, within 1 step.
+TEST(OnednnInt8, QConvPointwiseGemv) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    auto add = [&](std::string name, auto edit) {
+        QCase c;
+        c.name = std::move(name);
+        c.x = {1, 48, 1, 1};
+        c.k = {1, 1};
+        c.m = 24;
+        edit(c);
+        cases.push_back(c);
+    };
+    add("plain s8 -> s8", [](QCase&) {});
+    add("relu", [](QCase& c) { c.post_ops = {"relu"}; });
+    add("swish (reduce)", [](QCase& c) { c.post_ops = {"swish"}; });
+    add("sigmoid (expand), 8 -> 200", [](QCase& c) {
+        c.x = {1, 8, 1, 1};
+        c.m = 200;
+        c.post_ops = {"sigmoid"};
+    });
+    add("hard_swish, clip", [](QCase& c) { c.post_ops = {"hard_swish", "clip"}; });
+    add("leaky_relu, batch 3", [](QCase& c) {
+        c.post_ops = {"leaky_relu"};
+        c.x = {3, 48, 1, 1};
+    });
+    add("float out", [](QCase& c) { c.out = fused::kOnnxFloat; });
+    add("uint8 out with zero point", [](QCase& c) {
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("y zero point, per-tensor weights, no bias", [](QCase& c) {
+        c.yzp = -7;
+        c.per_channel = false;
+        c.bias = false;
+    });
+    add("uint8 input with zero point 128", [](QCase& c) {
+        c.xt = D::kUint8;
+        c.xzp = 128;
+    });
+    add("int8 input with zero point 5", [](QCase& c) { c.xzp = 5; });
+    add("1-D", [](QCase& c) {
+        c.x = {2, 48, 1};
+        c.k = {1};
+    });
+    add("600 input channels (int32 sums)", [](QCase& c) {
+        c.x = {1, 600, 1, 1};
+        c.m = 100;
+        c.post_ops = {"relu"};
+    });
+    for (const auto& c : cases) run_qconv(c, {.tol = 0, .lsb = 0, .impls = {{"qconv", "qat:gemv"}}});
+
+    // Outside the loop's limits: oneDNN's kernel, the usual bound.
+    QCase big;
+    big.name = "1152 outputs (oneDNN)";
+    big.x = {1, 48, 1, 1};
+    big.k = {1, 1};
+    big.m = 1152;
+    big.post_ops = {"sigmoid"};
+    run_qconv(big, {.tol = 1e-5f, .lsb = 1, .impls = {{"qconv", "brgconv"}}});
+    QCase res = big;
+    res.name = "residual (oneDNN)";
+    res.m = 16;
+    res.residual = D::kInt8;
+    res.post_ops = {"add", "relu"};
+    run_qconv(res, {.tol = 1e-5f, .lsb = 1});
+}
+
+// QuantizeLinear of a plain NCHW image with up to 16 channels (the network input) goes straight
+// into channels-last on quantize_nhwc.h's loop, with ONNX's division and round-half-even: exact
+// against the reference, ties, NaN and saturation included, 1 and 2 threads.
+TEST(OnednnInt8, QuantizeImageToChannelsLast) {
+    QAT_REQUIRE_ONEDNN();
+    const float scale = 0.25f;  // a power of two: the ties below are exact
+    for (DataType t : {DataType::kInt8, DataType::kUint8})
+        for (int zp : {0, 3})
+            for (int64_t c : {1, 3, 5})
+                for (int threads : {1, 2}) {
+                    const int qzp = t == DataType::kUint8 ? zp + 125 : -zp;
+                    SCOPED_TRACE(std::string(dtype_name(t)) + " zp " + std::to_string(qzp) + ", " + std::to_string(c) +
+                                 " channels, " + std::to_string(threads) + " threads");
+                    const std::vector<int64_t> dims{2, c, 9, 13};  // 117 pixels: a 64-pixel block and a tail
+                    ir::Graph g;
+                    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(dims));
+                    Tensor z = t == DataType::kInt8 ? Tensor::scalar<int8_t>(static_cast<int8_t>(qzp))
+                                                    : Tensor::scalar<uint8_t>(static_cast<uint8_t>(qzp));
+                    ir::Node* q = g.add_node("QuantizeLinear",
+                                             {x, constant(g, "s", Tensor::scalar<float>(scale)), constant(g, "z", z)},
+                                             {"y"}, "q");
+                    g.add_output(q->output(0));
+                    Tensor in = rand_f32(dims, 17, -40, 40);
+                    float* v = in.data<float>();
+                    const float specials[] = {0.125f,        0.375f, -0.125f, -0.375f, 1.625f,  -2.875f,
+                                              std::nanf(""), 1e6f,   -1e6f,   31.875f, -32.125f};
+                    for (size_t i = 0; i < std::size(specials); ++i) v[i * 37 % in.numel()] = specials[i];
+                    check_against_ref(g, {in}, {.lsb = 0, .threads = threads, .impls = {{"q", "qat:quantize_nhwc"}}});
+                }
 }
 
 void run_qgemm(int64_t mrows, int64_t k, int64_t n, bool trans_b, int out, std::vector<std::string> post_ops,

@@ -65,6 +65,8 @@ struct Expect {
     // Extra runs with other inputs (same graph and plans): dynamic shapes, re-prepare.
     std::vector<std::vector<Tensor>> more_inputs;
     bool expect_blocked = false;  // some step must hand a non-plain layout to the next
+    // (node name, text its implementation must contain), checked in the oneDNN plan's profile.
+    std::vector<std::pair<std::string, std::string>> impls;
 };
 
 inline double max_abs(const Tensor& t) {
@@ -126,6 +128,12 @@ inline void check_against_ref(const ir::Graph& g, const std::vector<Tensor>& inp
         for (size_t i = 0; i < got->size(); ++i)
             compare((*got)[i], (*want)[i], "run " + std::to_string(k) + " output '" + (*fast)->output_names()[i] + "'",
                     e);
+    }
+    for (const auto& [node, text] : e.impls) {
+        std::string impl = "(node not found)";
+        for (const auto& p : (*fast)->profile())
+            if (p.node->name() == node) impl = p.implementation;
+        EXPECT_NE(impl.find(text), std::string::npos) << node << " ran '" << impl << "', expected '" << text << "'";
     }
     if (e.expect_blocked) {
         bool any = false;

@@ -12,6 +12,7 @@
 
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
+#include "backends/onednn/pointwise_gemv.h"
 #include "core/logging.h"
 #include "ir/fused_ops.h"
 
@@ -131,10 +132,16 @@ class ConvKernel : public OnednnKernel {
         if (c_.post_ops) {
             Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
+            auto info = ir::fused::read_fused_op(n);
+            QAT_ASSERT(info.ok(), "supports() accepted ", n.desc(), ": ", info.status().message());
+            info_ = std::move(*info);
         }
     }
 
-    std::string implementation() const override { return cur_ ? cur_->impl : std::string(); }
+    std::string implementation() const override {
+        if (!cur_) return std::string();
+        return cur_->gemv ? std::string(kGemvImpl) : cur_->impl;
+    }
 
     size_t prepacked_bytes() const override {
         size_t b = 0;
@@ -156,6 +163,7 @@ class ConvKernel : public OnednnKernel {
         std::shared_ptr<void> src_scratch;
         MemCache src_mem, dst_mem, res_mem, x_mem, res_out_mem;
         ReorderCache src_reorder_prim, res_reorder_prim;
+        bool gemv = false;  // pointwise_gemv.h instead of the primitive
     };
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
@@ -213,6 +221,19 @@ class ConvKernel : public OnednnKernel {
         }
         st->out_dims = {x->dim(0), c_.out_channels};
         st->out_dims.insert(st->out_dims.end(), out_sp.begin(), out_sp.end());
+        if (gemv_candidate(*x, mds[0], pb, pe)) {
+            st->gemv = true;
+            st->dst_md = plain_md(st->out_dims, c_.quantized ? to_dnnl(q_.out_type()) : dt::f32);
+            if (!gemv_ && !probing_) {
+                const Tensor& w = node_.input(1)->constant();
+                gemv_ = std::make_unique<PointwiseGemv>();
+                if (c_.quantized)
+                    gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels);
+                else
+                    gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels);
+            }
+            return keep_state(std::move(st));
+        }
 
         dt src_t = c_.quantized ? mds[0].data_type() : dt::f32;
         dt w_t = c_.quantized ? dt::s8 : dt::f32;
@@ -337,6 +358,10 @@ class ConvKernel : public OnednnKernel {
                 b[c] = v;
             }
         }
+        return keep_state(std::move(st));
+    }
+
+    Status keep_state(std::unique_ptr<State> st) {
         if (states_.size() >= 8) states_.erase(states_.begin());
         states_.push_back(std::move(st));
         cur_ = states_.back().get();
@@ -346,6 +371,7 @@ class ConvKernel : public OnednnKernel {
     Status do_run(runtime::KernelContext& ctx) override {
         State& st = *cur_;
         const Tensor& x = *ctx.input(0);
+        if (st.gemv) return run_gemv(ctx, st, x);
         std::unordered_map<int, dnnl::memory> args;
         if (st.src_reorder) {
             dnnl::memory& xm = st.x_mem.get(st.x_md, x.raw_data());
@@ -392,6 +418,35 @@ class ConvKernel : public OnednnKernel {
     }
 
   private:
+    static constexpr const char* kGemvImpl = "qat:gemv";
+
+    // A 1x1 convolution of a 1x1 input without residual, small enough for pointwise_gemv.h, whose
+    // input bytes are N x C row-major (a plain or channels-last desc; blocked ones are declined).
+    bool gemv_candidate(const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb,
+                        const std::vector<int64_t>& pe) const {
+        if (c_.transpose || c_.group != 1 || (c_.post_ops && q_.has_residual())) return false;
+        for (size_t i = 0; i < c_.spatial; ++i)
+            if (c_.kernel[i] != 1 || x.dim(2 + i) != 1 || pb[i] != 0 || pe[i] != 0) return false;
+        const int64_t n = x.dim(0), c = c_.in_channels;
+        if (n * c * c_.out_channels > kGemvMaxMacs || n * c_.out_channels > kGemvMaxOutputs) return false;
+        if (x_md.data.format_kind != dnnl_blocked || x_md.data.offset0 != 0) return false;
+        const auto& b = x_md.data.format_desc.blocking;
+        return b.inner_nblks == 0 && (c == 1 || b.strides[1] == 1) && (n == 1 || b.strides[0] == c);
+    }
+
+    Status run_gemv(runtime::KernelContext& ctx, State& st, const Tensor& x) {
+        const Tensor* b = node_.input(2) ? &node_.input(2)->constant() : nullptr;
+        const float* bias = b ? b->data<float>() : nullptr;
+        if (c_.quantized) {
+            Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
+            gemv_->run_int8(x.dim(0), info_, x.raw_data(), x.dtype() == DataType::kUint8, bias, out->raw_data());
+        } else {
+            Tensor* out = make_output(ctx, 0, DataType::kFloat32, st.out_dims, st.dst_md);
+            gemv_->run_f32(x.dim(0), c_.post_ops ? &info_ : nullptr, x.data<float>(), bias, out->data<float>());
+        }
+        return declare_layout(ctx, 0, st.dst_md);
+    }
+
     bool winograd_candidate() const {
         if (c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != 1) return false;
         for (size_t i = 0; i < 2; ++i)
@@ -409,6 +464,8 @@ class ConvKernel : public OnednnKernel {
 
     ConvDesc c_;
     QParams q_;
+    ir::fused::FusedOpInfo info_;  // the same attributes, for the gemv path
+    std::unique_ptr<PointwiseGemv> gemv_;
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;
     std::vector<std::pair<md_t, dnnl::memory>> weights_;

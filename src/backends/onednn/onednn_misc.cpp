@@ -1,8 +1,10 @@
 // Softmax, Concat, and QuantizeLinear / DequantizeLinear as oneDNN reorders (the
 // layout change into the int8 convolutions' NHWC happens in the same pass as the quantization).
 #include <cmath>
+#include <optional>
 
 #include "backends/onednn/onednn_common.h"
+#include "backends/onednn/quantize_nhwc.h"
 
 namespace qat::onednn {
 namespace {
@@ -199,6 +201,8 @@ class QdqKernel : public OnednnKernel {
         zp_val_ = p_.zero_point;
     }
 
+    std::string implementation() const override { return nhwc_ ? "qat:quantize_nhwc" : impl_; }
+
   protected:
     bool takes_layout(size_t i) const override { return i == 0; }
 
@@ -226,6 +230,20 @@ class QdqKernel : public OnednnKernel {
                 dst_md_ = md_t(to_dims(x->dims()), qt, tag::acdeb);
             else
                 dst_md_ = is_plain(src_md_) ? plain_md(x->dims(), qt) : with_type(src_md_, qt);
+            nhwc_.reset();
+            if (x->rank() >= 4 && x->dim(1) <= kQuantizeNhwcMaxChannels && is_plain(src_md_) &&
+                src_md_.data_type() == dt::f32) {
+                // A plain image into channels-last: quantize_nhwc.h's loop.
+                QuantizeNhwcShape q;
+                q.n = x->dim(0);
+                q.c = x->dim(1);
+                q.hw = x->numel() / std::max<int64_t>(1, q.n * q.c);
+                q.scale = p_.scales[0];
+                q.zero_point = p_.zero_point;
+                q.u8 = p_.qtype == DataType::kUint8;
+                nhwc_ = q;
+                return OkStatus();
+            }
             attr.set_output_scales(0, {1.0f / p_.scales[0]});
             if (p_.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
         } else {
@@ -238,12 +256,17 @@ class QdqKernel : public OnednnKernel {
         }
         dnnl::reorder::primitive_desc pd(cpu_engine(), src_md_, cpu_engine(), dst_md_, attr);
         note_impl(node_, "reorder", pd.impl_info_str());
+        impl_ = pd.impl_info_str();
         prim_ = dnnl::reorder(pd);
         return OkStatus();
     }
     Status do_run(runtime::KernelContext& ctx) override {
         const Tensor& x = *ctx.input(0);
         Tensor* out = make_output(ctx, 0, out_dtype_, x.dims(), dst_md_);
+        if (nhwc_) {
+            quantize_nchw_to_nhwc(*nhwc_, x.data<float>(), out->raw_data());
+            return declare_layout(ctx, 0, dst_md_);
+        }
         std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_FROM, src_.get(src_md_, x.raw_data())},
                                                    {DNNL_ARG_TO, dst_.get(dst_md_, out->raw_data())}};
         if (p_.zero_point != 0) {
@@ -264,6 +287,8 @@ class QdqKernel : public OnednnKernel {
     dnnl::primitive prim_;
     dnnl::memory zp_;
     MemCache src_, dst_;
+    std::optional<QuantizeNhwcShape> nhwc_;  // quantize_nhwc.h instead of the reorder
+    std::string impl_;
 };
 
 }  // namespace
