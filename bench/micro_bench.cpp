@@ -57,7 +57,9 @@ void BM_VnniPeak(benchmark::State& st) {
     st.counters["GOPS"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsRate);
 }
 
-void BM_Conv(benchmark::State& st, ConvShape s, bool int8) {
+// residual: 0 none; 1 oneDNN's sum post-op (dst += conv, the engine's in-place residual); 2 a
+// binary add post-op reading the residual from its own buffer.
+void BM_Conv(benchmark::State& st, ConvShape s, bool int8, int residual = 0) {
     omp_set_num_threads(g_threads);
     s.n = static_cast<int>(st.range(0));
     dnnl::engine eng(dnnl::engine::kind::cpu, 0);
@@ -73,6 +75,9 @@ void BM_Conv(benchmark::State& st, ConvShape s, bool int8) {
     dnnl::primitive_attr attr;
     if (int8) attr.set_output_scales(1 << 1, std::vector<float>(s.k, 0.01f));
     dnnl::post_ops po;
+    dnnl::memory::desc res_md(dst, int8 ? dt::u8 : dt::f32, tag::acdb);
+    if (residual == 1) po.append_sum(1.0f);
+    if (residual == 2) po.append_binary(dnnl::algorithm::binary_add, res_md);
     po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0, 0);
     attr.set_post_ops(po);
     dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
@@ -84,6 +89,12 @@ void BM_Conv(benchmark::State& st, ConvShape s, bool int8) {
     dnnl::convolution_forward conv(pd);
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, dm}};
+    dnnl::memory rm;
+    if (residual == 2) {
+        rm = dnnl::memory(res_md, eng);
+        std::memset(rm.get_data_handle(), 1, res_md.get_size());
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = rm;
+    }
     for (int i = 0; i < 3; ++i) conv.execute(strm, args);
     strm.wait();
     double ops_per = 2.0 * s.n * s.k * oh * oh * static_cast<double>(s.c) * s.r * s.r;
@@ -120,6 +131,16 @@ int main(int argc, char** argv) {
         for (bool int8 : {true, false}) {
             std::string name = std::string(int8 ? "ConvInt8/" : "ConvF32/") + s.name;
             benchmark::RegisterBenchmark(name.c_str(), [s, int8](benchmark::State& st) { BM_Conv(st, s, int8); })
+                ->Arg(1)
+                ->Arg(16)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond);
+        }
+    // The residual 1x1 convolutions (the last of each bottleneck), int8: sum vs binary post-op.
+    for (const auto& s : {kShapes[3], kShapes[6], kShapes[9]})
+        for (int r : {1, 2}) {
+            std::string name = std::string("ConvInt8Residual/") + (r == 1 ? "sum/" : "binary/") + s.name;
+            benchmark::RegisterBenchmark(name.c_str(), [s, r](benchmark::State& st) { BM_Conv(st, s, true, r); })
                 ->Arg(1)
                 ->Arg(16)
                 ->UseRealTime()

@@ -204,6 +204,23 @@ TEST(OnednnInt8, QConvPostOps) {
         c.residual = D::kInt8;
         c.post_ops = {"add", "hard_swish"};
     });
+    // Residuals above 4 MB take the binary add post-op instead of the in-place sum
+    // (kInt8SumResidualMaxBytes in onednn_conv.cpp): 16 x 512 x 520 bytes.
+    add("large s8 residual (binary post-op), relu", [](QCase& c) {
+        c.x = {1, 4, 512, 520};
+        c.k = {1, 1};
+        c.pads = {};
+        c.residual = D::kInt8;
+        c.post_ops = {"add", "relu"};
+    });
+    add("large u8 residual with zero point (binary post-op)", [](QCase& c) {
+        c.x = {1, 4, 512, 520};
+        c.k = {1, 1};
+        c.pads = {};
+        c.residual = D::kUint8;
+        c.rzp = 128;
+        c.post_ops = {"add"};
+    });
     for (const auto& c : cases) run_qconv(c);
 }
 

@@ -14,6 +14,7 @@
 // s8 x s8 one. The logical Tensor dtype stays int8; any reader may relabel the desc as s8.
 #pragma once
 
+#include <cstdint>
 #include <dnnl.hpp>
 #include <memory>
 #include <string>
@@ -176,7 +177,10 @@ struct Epilogue {
 // real-valued result is x_scale * w_scale[c] * acc + bias[c] (bias is added by the primitive in
 // accumulator units, i.e. pre-divided by x_scale * w_scale[c]). `oc_mask` is the dst dimension
 // mask of the output channels; `residual_md` the desc the residual arrives in (when "add").
-Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md);
+// A residual of the output's element size is accumulated with the sum post-op (in place) up to
+// `sum_max_bytes`, and read by a binary add post-op above that (and when the sizes differ).
+Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md,
+                                size_t sum_max_bytes = SIZE_MAX);
 
 // Registration helper.
 void add_kernel(runtime::KernelRegistry& reg, const std::string& op_type,
