@@ -89,6 +89,8 @@ class PoolKernel : public OnednnKernel {
         QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
     }
 
+    std::string implementation() const override { return impl_; }
+
   protected:
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
         const Tensor* x = in[0];
@@ -166,6 +168,7 @@ class PoolKernel : public OnednnKernel {
                                                 dims(kernel, 0), dims(dil, 1), dims(pb, 0), dims(pe, 0));
         dnnl::pooling_v2_forward::primitive_desc pd(d, attr, eng);
         note_impl(node_, "pooling", pd.impl_info_str());
+        impl_ = pd.impl_info_str();
         src_md_ = pd.src_desc();
         dst_md_ = pd.dst_desc();
         prim_ = dnnl::pooling_v2_forward(pd);
@@ -221,6 +224,7 @@ class PoolKernel : public OnednnKernel {
     dnnl::memory ws_, zp_;
     int32_t zp_val_ = 0;
     MemCache x_mem_, src_mem_, dst_mem_;
+    std::string impl_;  // oneDNN's implementation name, for the profile
 };
 
 void add_pool(runtime::KernelRegistry& reg, const char* op, const char* domain, PoolKind kind) {
