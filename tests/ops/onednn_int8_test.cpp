@@ -125,17 +125,23 @@ void run_qconv(const QCase& c, const Expect& expect = {.tol = 1e-5f, .lsb = 1}) 
     check_against_ref(g, feed, expect);
 }
 
+// add("name", edit): appends `base` with that name, changed by edit(QCase&), to `cases`.
+auto case_adder(std::vector<QCase>& cases, QCase base) {
+    return [&cases, base](std::string name, auto edit) {
+        QCase c = base;
+        c.name = std::move(name);
+        edit(c);
+        cases.push_back(std::move(c));
+    };
+}
+
 TEST(OnednnInt8, QConvPostOps) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
     std::vector<QCase> cases;
-    auto add = [&](std::string name, auto edit) {
-        QCase c;
-        c.name = std::move(name);
-        c.pads = {1, 1, 1, 1};
-        edit(c);
-        cases.push_back(c);
-    };
+    QCase base;
+    base.pads = {1, 1, 1, 1};
+    auto add = case_adder(cases, base);
     add("plain s8 -> s8", [](QCase&) {});
     add("relu (u8 storage)", [](QCase& c) { c.post_ops = {"relu"}; });
     add("relu, per-tensor weights, no bias", [](QCase& c) {
@@ -206,34 +212,25 @@ TEST(OnednnInt8, QConvPostOps) {
     });
     // Residuals above 4 MB take the binary add post-op instead of the in-place sum
     // (kInt8SumResidualMaxBytes in onednn_conv.cpp): 16 x 512 x 520 bytes.
-    add("large s8 residual (binary post-op), relu", [](QCase& c) {
+    auto large = [](QCase& c, DataType residual, int rzp, std::vector<std::string> post_ops) {
         c.x = {1, 4, 512, 520};
         c.k = {1, 1};
         c.pads = {};
-        c.residual = D::kInt8;
-        c.post_ops = {"add", "relu"};
-    });
-    add("large u8 residual with zero point (binary post-op)", [](QCase& c) {
-        c.x = {1, 4, 512, 520};
-        c.k = {1, 1};
-        c.pads = {};
-        c.residual = D::kUint8;
-        c.rzp = 128;
-        c.post_ops = {"add"};
-    });
+        c.residual = residual;
+        c.rzp = rzp;
+        c.post_ops = std::move(post_ops);
+    };
+    add("large s8 residual (binary post-op), relu", [&](QCase& c) { large(c, D::kInt8, 0, {"add", "relu"}); });
+    add("large u8 residual with zero point (binary post-op)", [&](QCase& c) { large(c, D::kUint8, 128, {"add"}); });
     for (const auto& c : cases) run_qconv(c);
 }
 
 TEST(OnednnInt8, QConvGeometry) {
     QAT_REQUIRE_ONEDNN();
     std::vector<QCase> cases;
-    auto add = [&](std::string name, auto edit) {
-        QCase c;
-        c.name = std::move(name);
-        c.post_ops = {"relu"};
-        edit(c);
-        cases.push_back(c);
-    };
+    QCase base;
+    base.post_ops = {"relu"};
+    auto add = case_adder(cases, base);
     add("1x1", [](QCase& c) {
         c.k = {1, 1};
         c.x = {2, 32, 7, 7};
@@ -308,15 +305,11 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
     std::vector<QCase> cases;
-    auto add = [&](std::string name, auto edit) {
-        QCase c;
-        c.name = std::move(name);
-        c.x = {1, 48, 1, 1};
-        c.k = {1, 1};
-        c.m = 24;
-        edit(c);
-        cases.push_back(c);
-    };
+    QCase base;
+    base.x = {1, 48, 1, 1};
+    base.k = {1, 1};
+    base.m = 24;
+    auto add = case_adder(cases, base);
     add("plain s8 -> s8", [](QCase&) {});
     add("relu", [](QCase& c) { c.post_ops = {"relu"}; });
     add("swish (reduce)", [](QCase& c) { c.post_ops = {"swish"}; });
