@@ -9,8 +9,12 @@
 // plus the achieved GOPS of our INT8 convolutions as a percentage of the VNNI peak measured here.
 //
 //   build-onednn/bin/qat_model_bench [--models resnet_v1,mobilenet_v2,efficientnet_b0]
-//       [--batch 1,16] [--threads 2] [--warmup 5] [--iterations 30] [--out-dir DIR]
+//       [--batch 1,16] [--threads 2] [--warmup 5] [--iterations 30] [--rounds 3] [--out-dir DIR]
 //       [--json FILE] [--markdown FILE] [--no-ort]
+// The four are timed in --rounds alternating rounds of iterations/rounds runs each (ours INT8,
+// ours FP32, ORT FP32, ORT Q/DQ, then again), and the medians and minima are taken over all the
+// runs of each: on a shared machine whose load drifts over minutes, alternation keeps the ratios
+// from depending on which of the four happened to run in a quiet minute.
 // stdout gets the Markdown table as the rows come in; --markdown writes the same table with its
 // header (date, machine, command, VNNI peak) and the goal check of issue 6 to FILE, --json one
 // object {"date", "machine", "command", "threads", "vnni_peak_gops", "results": [...]} to FILE.
@@ -57,6 +61,7 @@ struct Args {
     int threads = 2;
     int warmup = 5;
     int iterations = 30;
+    int rounds = 3;
     std::string out_dir;
     std::string json_path;
     std::string markdown_path;
@@ -99,12 +104,15 @@ Args parse(int argc, char** argv) {
             a.json_path = val();
         else if (k == "--markdown")
             a.markdown_path = val();
+        else if (k == "--rounds")
+            a.rounds = static_cast<int>(num(val()));
         else if (k == "--no-ort")
             a.ort = false;
         else
             die("unknown option " + k);
     }
-    if (a.threads < 1 || a.iterations < 1) die("--threads and --iterations must be >= 1");
+    if (a.threads < 1 || a.iterations < 1 || a.rounds < 1) die("--threads, --iterations and --rounds must be >= 1");
+    if (a.rounds > a.iterations) die("--rounds must not exceed --iterations");
     return a;
 }
 
@@ -150,21 +158,25 @@ struct Timing {
     double median = 0, mean = 0, min = 0, p90 = 0;
 };
 
-Timing time_engine(engine::Engine& e, const Tensor& x, int warmup, int iterations) {
+// Appends `iterations` timed runs (ms) after `warmup` untimed ones.
+void time_engine(engine::Engine& e, const Tensor& x, int warmup, int iterations, std::vector<double>* samples) {
     std::vector<Tensor> in{x};
     for (int i = 0; i < warmup; ++i) {
         auto r = e.run(in);
         if (!r.ok()) die(r.status().to_string());
     }
-    std::vector<double> lat;
     for (int i = 0; i < iterations; ++i) {
         auto t0 = std::chrono::steady_clock::now();
         auto r = e.run(in);
         if (!r.ok()) die(r.status().to_string());
-        lat.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        samples->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::sort(lat.begin(), lat.end());
+}
+
+Timing summarize(std::vector<double> lat) {
     Timing t;
+    if (lat.empty()) return t;
+    std::sort(lat.begin(), lat.end());
     t.min = lat.front();
     t.median = lat[lat.size() / 2];
     for (double v : lat) t.mean += v / static_cast<double>(lat.size());
@@ -215,16 +227,16 @@ ConvStats profile_engine(engine::Engine& e, const Tensor& x, int runs) {
 
 std::string ort_bench_script() { return std::string(QAT_SOURCE_DIR) + "/tools/ort_bench.js"; }
 
-// Median latency of ONNX Runtime on `model` (ms), or -1 with a message.
-double run_ort(const std::string& model, int64_t batch, int threads, int warmup, int iterations, std::string* err,
-               double* min_ms) {
+// Appends ONNX Runtime's timed runs of `model` (ms) to `samples`; false with a message.
+bool run_ort(const std::string& model, int64_t batch, int threads, int warmup, int iterations, std::string* err,
+             std::vector<double>* samples) {
     std::string cmd = "node '" + ort_bench_script() + "' '" + model + "' --batch " + std::to_string(batch) +
                       " --threads " + std::to_string(threads) + " --warmup " + std::to_string(warmup) +
                       " --iterations " + std::to_string(iterations) + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) {
         *err = "cannot start node";
-        return -1;
+        return false;
     }
     std::string text;
     std::array<char, 4096> buf;
@@ -232,12 +244,12 @@ double run_ort(const std::string& model, int64_t batch, int threads, int warmup,
     while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) text.append(buf.data(), n);
     int rc = pclose(p);
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (rc != 0 || j.is_discarded() || !j.contains("latency_ms")) {
+    if (rc != 0 || j.is_discarded() || !j.contains("samples_ms") || !j["samples_ms"].is_array()) {
         *err = text;
-        return -1;
+        return false;
     }
-    *min_ms = j["latency_ms"]["min"].get<double>();
-    return j["latency_ms"]["median"].get<double>();
+    for (const auto& v : j["samples_ms"]) samples->push_back(v.get<double>());
+    return true;
 }
 
 // The 1-minute load average: benchmarks on a shared machine are only as good as this is low.
@@ -357,20 +369,29 @@ int main(int argc, char** argv) {
             if (!e8.ok()) die("INT8 engine of " + name + ": " + e8.status().to_string());
             auto e32 = engine::build_engine(**g, {.threads = a.threads, .batch = b, .fuse_int8 = false});
             if (!e32.ok()) die("FP32 engine of " + name + ": " + e32.status().to_string());
-            Timing t8 = time_engine(*e8, x, a.warmup, a.iterations);
-            Timing t32 = time_engine(*e32, x, a.warmup, a.iterations);
+            // Alternating rounds (see the header): every round warms each one up again.
+            std::vector<double> s8, s32, so32, soq;
+            bool ort32_ok = a.ort, ortq_ok = a.ort;
+            std::string err;
+            for (int round = 0; round < a.rounds; ++round) {
+                const int it = a.iterations / a.rounds + (round < a.iterations % a.rounds ? 1 : 0);
+                time_engine(*e8, x, a.warmup, it, &s8);
+                time_engine(*e32, x, a.warmup, it, &s32);
+                if (ort32_ok && !run_ort(fp32_path, b, a.threads, a.warmup, it, &err, &so32)) {
+                    std::fprintf(stderr, "ORT FP32 %s: %s\n", name.c_str(), err.c_str());
+                    ort32_ok = false;
+                }
+                if (ortq_ok && !run_ort(qdq_path, b, a.threads, a.warmup, it, &err, &soq)) {
+                    std::fprintf(stderr, "ORT Q/DQ %s: %s\n", name.c_str(), err.c_str());
+                    ortq_ok = false;
+                }
+            }
+            const Timing t8 = summarize(s8), t32 = summarize(s32);
+            const double ort32 = ort32_ok ? summarize(so32).median : -1, ortq = ortq_ok ? summarize(soq).median : -1;
+            const double ort32_min = ort32_ok ? summarize(so32).min : -1, ortq_min = ortq_ok ? summarize(soq).min : -1;
             ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
-            // Free our engines' memory before ONNX Runtime runs in another process.
             e8 = Status(StatusCode::kCancelled, "freed");
             e32 = Status(StatusCode::kCancelled, "freed");
-            double ort32 = -1, ortq = -1, ort32_min = -1, ortq_min = -1;
-            std::string err;
-            if (a.ort) {
-                ort32 = run_ort(fp32_path, b, a.threads, a.warmup, a.iterations, &err, &ort32_min);
-                if (ort32 < 0) std::fprintf(stderr, "ORT FP32 %s: %s\n", name.c_str(), err.c_str());
-                ortq = run_ort(qdq_path, b, a.threads, a.warmup, a.iterations, &err, &ortq_min);
-                if (ortq < 0) std::fprintf(stderr, "ORT Q/DQ %s: %s\n", name.c_str(), err.c_str());
-            }
             Row r;
             r.model = name;
             r.batch = b;
@@ -427,6 +448,7 @@ int main(int argc, char** argv) {
                             {"threads", a.threads},
                             {"warmup", a.warmup},
                             {"iterations", a.iterations},
+                            {"rounds", a.rounds},
                             {"vnni_peak_gops", peak},
                             {"load_average_start", load_start},
                             {"load_average_end", load_end},
@@ -435,10 +457,10 @@ int main(int argc, char** argv) {
     }
     if (!a.markdown_path.empty()) {
         std::string md = "Measured " + date + " on " + machine + ", " + std::to_string(a.threads) +
-                         " threads, median of " + std::to_string(a.iterations) + " runs after " +
-                         std::to_string(a.warmup) + " warm-up runs; VNNI loop peak " + fmt("%.0f", peak) +
-                         " GOPS; 1-minute load average " + fmt("%.1f", load_start) + " at the start, " +
-                         fmt("%.1f", load_end) +
+                         " threads, median of " + std::to_string(a.iterations) + " runs in " +
+                         std::to_string(a.rounds) + " alternating rounds (each after " + std::to_string(a.warmup) +
+                         " warm-up runs); VNNI loop peak " + fmt("%.0f", peak) + " GOPS; 1-minute load average " +
+                         fmt("%.1f", load_start) + " at the start, " + fmt("%.1f", load_end) +
                          " at the end (other work on the machine: the higher, the noisier).\n\n    " + command +
                          "\n\n" + kTableHeader;
         for (const auto& r : rows) md += table_row(r);

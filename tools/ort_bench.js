@@ -3,7 +3,7 @@
 // onnxruntime-node (third_party/ort) under the same batch, threads, warm-up and iteration rules
 // as qat, and prints one JSON object on stdout:
 //   {"latency_ms": {"min", "median", "mean", "p90", "p99"}, "throughput_per_s", "iterations",
-//    "batch", "threads", "ort_version"}
+//    "batch", "threads", "ort_version", "samples_ms": [every timed run, in order]}
 //
 // usage: node tools/ort_bench.js MODEL.onnx [--batch N] [--threads T] [--warmup W]
 //            [--iterations I | --duration S] [--seed K]
@@ -145,6 +145,7 @@ async function main() {
         batch: o.batch,
         threads: o.threads,
         ort_version: (ort.env && ort.env.versions && ort.env.versions.common) || 'unknown',
+        samples_ms: lat,
     };
     process.stdout.write(JSON.stringify(out) + '\n');
 }
