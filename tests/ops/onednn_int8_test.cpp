@@ -394,6 +394,24 @@ TEST(OnednnInt8, QuantizeImageToChannelsLast) {
                     for (size_t i = 0; i < std::size(specials); ++i) v[i * 37 % in.numel()] = specials[i];
                     check_against_ref(g, {in}, {.lsb = 0, .threads = threads, .impls = {{"q", "qat:quantize_nhwc"}}});
                 }
+    // Rank 5 goes channels-last too; rank 6 has no channels-last desc here: oneDNN's reorder into a
+    // plain output (it multiplies by 1/scale: a tie may land one step off; channels-last bytes
+    // under a plain desc would differ everywhere).
+    for (const std::vector<int64_t>& dims :
+         {std::vector<int64_t>{2, 3, 4, 5, 6}, std::vector<int64_t>{1, 3, 2, 3, 4, 5}}) {
+        SCOPED_TRACE("rank " + std::to_string(dims.size()));
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(dims));
+        ir::Node* q = g.add_node("QuantizeLinear",
+                                 {x, constant(g, "s", Tensor::scalar<float>(0.02f)),
+                                  constant(g, "z", Tensor::scalar<int8_t>(static_cast<int8_t>(-2)))},
+                                 {"y"}, "q");
+        g.add_output(q->output(0));
+        const bool five = dims.size() == 5;
+        Expect e{.lsb = five ? 0 : 1};
+        if (five) e.impls = {{"q", "qat:quantize_nhwc"}};
+        check_against_ref(g, {rand_f32(dims, 23, -3, 3)}, e);
+    }
 }
 
 void run_qgemm(int64_t mrows, int64_t k, int64_t n, bool trans_b, int out, std::vector<std::string> post_ops,

@@ -231,7 +231,7 @@ class QdqKernel : public OnednnKernel {
             else
                 dst_md_ = is_plain(src_md_) ? plain_md(x->dims(), qt) : with_type(src_md_, qt);
             nhwc_.reset();
-            if (x->rank() >= 4 && x->dim(1) <= kQuantizeNhwcMaxChannels && is_plain(src_md_) &&
+            if ((x->rank() == 4 || x->rank() == 5) && x->dim(1) <= kQuantizeNhwcMaxChannels && is_plain(src_md_) &&
                 src_md_.data_type() == dt::f32) {
                 // A plain image into channels-last: quantize_nhwc.h's loop.
                 QuantizeNhwcShape q;

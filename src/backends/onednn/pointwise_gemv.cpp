@@ -39,14 +39,14 @@ void PointwiseGemv::init_f32(const float* w, int64_t m, int64_t c) {
     transpose_into(w, m, c, wt_);
 }
 
-void PointwiseGemv::accumulate(int64_t b, const float* x, int64_t i0, int64_t i1, float* acc) const {
-    std::fill(acc + i0, acc + i1, 0.0f);
+void PointwiseGemv::accumulate(int64_t b, const float* x, float* acc) const {
+    std::fill(acc, acc + m_, 0.0f);
     for (int64_t k = 0; k < c_; ++k) {
         const float xv = x[b * c_ + k];
         if (xv == 0.0f) continue;  // ReLU'd inputs are often zero
         const float* wr = wt_.data() + k * m_;
 #pragma omp simd
-        for (int64_t i = i0; i < i1; ++i) acc[i] += xv * wr[i];
+        for (int64_t i = 0; i < m_; ++i) acc[i] += xv * wr[i];
     }
 }
 
@@ -91,7 +91,7 @@ void PointwiseGemv::run_int8(int64_t n, const ir::fused::FusedOpInfo& info, cons
     for (int64_t b = 0; b < n; ++b) {
         if (float_sums) {
             float* acc = acc_.data() + b * m_;
-            accumulate(b, xf_.data(), 0, m_, acc);
+            accumulate(b, xf_.data(), acc);
             for (int64_t i = 0; i < m_; ++i) finish(b, i, acc[i]);
         } else {
             for (int64_t i = 0; i < m_; ++i) finish(b, i, dot_s16_s8(xc_.data() + b * c_, w8_ + i * c_, c_));
@@ -103,7 +103,7 @@ void PointwiseGemv::run_f32(int64_t n, const ir::fused::FusedOpInfo* info, const
                             float* y) {
     for (int64_t b = 0; b < n; ++b) {
         float* yr = y + b * m_;
-        accumulate(b, x, 0, m_, yr);
+        accumulate(b, x, yr);
         for (int64_t i = 0; i < m_; ++i) {
             const float v = yr[i] + (bias ? bias[i] : 0.0f);
             yr[i] = info ? ir::fused::apply_post_ops(*info, v, 0.0f) : v;

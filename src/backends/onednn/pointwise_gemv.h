@@ -43,8 +43,8 @@ class PointwiseGemv {
     void run_f32(int64_t n, const ir::fused::FusedOpInfo* info, const float* x, const float* bias, float* y);
 
   private:
-    // acc[i0, i1) = row b of x times W^T (float; C x M weights).
-    void accumulate(int64_t b, const float* x, int64_t i0, int64_t i1, float* acc) const;
+    // acc[0, M) = row b of x times W^T (float; C x M weights).
+    void accumulate(int64_t b, const float* x, float* acc) const;
 
     int64_t m_ = 0, c_ = 0;
     const int8_t* w8_ = nullptr;
