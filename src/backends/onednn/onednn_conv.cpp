@@ -197,6 +197,7 @@ class ConvKernel : public OnednnKernel {
         for (auto& s : states_)
             if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md) {
                 cur_ = s.get();
+                if (cur_->gemv && !probing_) prepare_gemv();  // the state may come from a probe
                 return OkStatus();
             }
         auto st = std::make_unique<State>();
@@ -232,14 +233,7 @@ class ConvKernel : public OnednnKernel {
         if (gemv_candidate(*x, mds[0], pb, pe)) {
             st->gemv = true;
             st->dst_md = plain_md(st->out_dims, c_.quantized ? to_dnnl(q_.out_type()) : dt::f32);
-            if (!gemv_ && !probing_) {
-                const Tensor& w = node_.input(1)->constant();
-                gemv_ = std::make_unique<PointwiseGemv>();
-                if (c_.quantized)
-                    gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels);
-                else
-                    gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels);
-            }
+            if (!probing_) prepare_gemv();
             return keep_state(std::move(st));
         }
 
@@ -441,6 +435,17 @@ class ConvKernel : public OnednnKernel {
         if (x_md.data.format_kind != dnnl_blocked || x_md.data.offset0 != 0) return false;
         const auto& b = x_md.data.format_desc.blocking;
         return b.inner_nblks == 0 && (c == 1 || b.strides[1] == 1) && (n == 1 || b.strides[0] == c);
+    }
+
+    // The loop's weights (transposed once), for every shape that takes the gemv path.
+    void prepare_gemv() {
+        if (gemv_) return;
+        const Tensor& w = node_.input(1)->constant();
+        gemv_ = std::make_unique<PointwiseGemv>();
+        if (c_.quantized)
+            gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels);
+        else
+            gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels);
     }
 
     Status run_gemv(runtime::KernelContext& ctx, State& st, const Tensor& x) {
