@@ -25,6 +25,7 @@ namespace {
 // (oneDNN runs them on jit_int8_1x1 instead of brgconv_1x1, whose sum reads the cold residual
 // badly), the 3.2 MB and smaller ones are equal or ~10% faster with the sum (batch 1: all of
 // them). FP32 keeps the sum: the binary form made ResNet-50 FP32 batch 16 several times slower.
+// Only ungrouped 1x1 convolutions, the ones measured (and whose kernels take binary post-ops).
 constexpr size_t kInt8SumResidualMaxBytes = size_t{4} << 20;
 
 struct ConvDesc {
@@ -279,7 +280,7 @@ class ConvKernel : public OnednnKernel {
         dt dst_t = dt::f32;
         if (c_.post_ops) {
             QAT_ASSIGN_OR_RETURN(st->epi, build_epilogue(q_, 1 << 1, res_md ? &res_md : nullptr,
-                                                         c_.quantized ? kInt8SumResidualMaxBytes : SIZE_MAX));
+                                                         pointwise_int8() ? kInt8SumResidualMaxBytes : SIZE_MAX));
             attr = st->epi.attr;
             dst_t = st->epi.dst_type;
         }
@@ -459,6 +460,13 @@ class ConvKernel : public OnednnKernel {
             gemv_->run_f32(x.dim(0), c_.post_ops ? &info_ : nullptr, x.data<float>(), bias, out->data<float>());
         }
         return declare_layout(ctx, 0, st.dst_md);
+    }
+
+    bool pointwise_int8() const {
+        if (!c_.quantized || c_.transpose || c_.group != 1) return false;
+        for (auto k : c_.kernel)
+            if (k != 1) return false;
+        return true;
     }
 
     bool winograd_candidate() const {
