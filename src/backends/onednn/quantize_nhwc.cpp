@@ -1,6 +1,13 @@
 #include "backends/onednn/quantize_nhwc.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+// The vector paths below are x86 ones; elsewhere the same loops compile as plain C++.
+#define QAT_QUANTIZE_X86 1
+#define QAT_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QAT_VECTOR_CLONES
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +22,8 @@ constexpr int64_t kPixels = 64;  // pixels per block and thread step
 // rounding: the AVX2 / AVX-512 clones (picked at load time) vectorize it, and nearbyint rounds
 // half to even in the default rounding mode, as ONNX asks. (Writing bytes here instead of int32
 // made GCC fall back to 16-byte vectors, 4x slower.)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void quantize_run(
-    const float* x, int64_t len, float scale, float zp, float lo, float hi, int32_t* out) {
+QAT_VECTOR_CLONES void quantize_run(const float* x, int64_t len, float scale, float zp, float lo, float hi,
+                                    int32_t* out) {
 #pragma omp simd
     for (int64_t i = 0; i < len; ++i) {
         float v = std::nearbyint(x[i] / scale) + zp;
@@ -26,6 +33,7 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
     }
 }
 
+#ifdef QAT_QUANTIZE_X86
 // 16 in-range integers to 16 bytes with saturating packs (exact for values already in range).
 __attribute__((target("ssse3"))) inline __m128i pack16(const int32_t* v, bool u8) {
     const __m128i* p = reinterpret_cast<const __m128i*>(v);
@@ -66,11 +74,15 @@ __attribute__((target("ssse3"))) void interleave3_ssse3(const int32_t (*q)[kPixe
         for (int k = 0; k < 3; ++k) out[3 * p + k] = static_cast<uint8_t>(q[k][p]);
 }
 
+#endif  // QAT_QUANTIZE_X86
+
 // Bytes of in-range integers: the two's complement byte is the int8 value, the low byte the uint8.
 void interleave(const int32_t (*q)[kPixels], int64_t c, int64_t len, bool u8, uint8_t* out) {
     // SSSE3 is on every CPU oneDNN 2.6 runs on (it needs SSE4.1); checked all the same.
+#ifdef QAT_QUANTIZE_X86
     static const bool ssse3 = __builtin_cpu_supports("ssse3");
     if (c == 3 && ssse3) return interleave3_ssse3(q, len, u8, out);
+#endif
     for (int64_t p = 0; p < len; ++p)
         for (int64_t k = 0; k < c; ++k) out[p * c + k] = static_cast<uint8_t>(q[k][p]);
 }
