@@ -244,4 +244,25 @@ float apply_post_ops(const FusedOpInfo& info, float v, float residual) {
     return v;
 }
 
+float weighted_result(const FusedOpInfo& info, int64_t acc, int64_t oc, const float* bias, float residual) {
+    const double ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(oc)];
+    double v = static_cast<double>(acc) * static_cast<double>(info.x_scale) * ws;
+    if (bias) v += bias[oc];
+    return apply_post_ops(info, static_cast<float>(v), residual);
+}
+
+void store_result(const FusedOpInfo& info, float v, void* y, int64_t i) {
+    switch (info.out_dtype) {
+        case DataType::kInt8:
+            static_cast<int8_t*>(y)[i] = qmath::quantize<int8_t>(v, info.y_scale, info.y_zero_point);
+            break;
+        case DataType::kUint8:
+            static_cast<uint8_t*>(y)[i] = qmath::quantize<uint8_t>(v, info.y_scale, info.y_zero_point);
+            break;
+        default:
+            static_cast<float*>(y)[i] = v;
+            break;
+    }
+}
+
 }  // namespace qat::ir::fused

@@ -160,4 +160,12 @@ float apply_activation(PostOp p, float v, const FusedOpInfo& info);
 // All post-ops in order; `residual` is the real-valued residual element (ignored without "add").
 float apply_post_ops(const FusedOpInfo& info, float v, float residual);
 
+// The result of output channel `oc` of a weighted op (QConv / QConvTranspose / QGemm) from its
+// exact integer sum of (x - x_zero_point) * w: acc * x_scale * w_scales[oc] + bias[oc] in double,
+// then the post-ops in float (`bias` may be null). The reference semantics every kernel matches.
+float weighted_result(const FusedOpInfo& info, int64_t acc, int64_t oc, const float* bias, float residual);
+// Writes real value v as element i of an output of info.out_dtype: ONNX-quantized to int8 /
+// uint8, or the float itself.
+void store_result(const FusedOpInfo& info, float v, void* y, int64_t i);
+
 }  // namespace qat::ir::fused

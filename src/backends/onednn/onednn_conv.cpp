@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
@@ -141,9 +142,6 @@ class ConvKernel : public OnednnKernel {
         if (c_.post_ops) {
             Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
-            auto info = ir::fused::read_fused_op(n);
-            QAT_ASSERT(info.ok(), "supports() accepted ", n.desc(), ": ", info.status().message());
-            info_ = std::move(*info);
         }
     }
 
@@ -279,8 +277,9 @@ class ConvKernel : public OnednnKernel {
         dnnl::primitive_attr attr;
         dt dst_t = dt::f32;
         if (c_.post_ops) {
-            QAT_ASSIGN_OR_RETURN(st->epi, build_epilogue(q_, 1 << 1, res_md ? &res_md : nullptr,
-                                                         pointwise_int8() ? kInt8SumResidualMaxBytes : SIZE_MAX));
+            QAT_ASSIGN_OR_RETURN(st->epi,
+                                 build_epilogue(q_, 1 << 1, res_md ? &res_md : nullptr,
+                                                c_.quantized && pointwise() ? kInt8SumResidualMaxBytes : SIZE_MAX));
             attr = st->epi.attr;
             dst_t = st->epi.dst_type;
         }
@@ -428,9 +427,9 @@ class ConvKernel : public OnednnKernel {
     // input bytes are N x C row-major (a plain or channels-last desc; blocked ones are declined).
     bool gemv_candidate(const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb,
                         const std::vector<int64_t>& pe) const {
-        if (c_.transpose || c_.group != 1 || (c_.post_ops && q_.has_residual())) return false;
+        if (!pointwise() || (c_.post_ops && q_.has_residual())) return false;
         for (size_t i = 0; i < c_.spatial; ++i)
-            if (c_.kernel[i] != 1 || x.dim(2 + i) != 1 || pb[i] != 0 || pe[i] != 0) return false;
+            if (x.dim(2 + i) != 1 || pb[i] != 0 || pe[i] != 0) return false;
         const int64_t n = x.dim(0), c = c_.in_channels;
         if (n * c * c_.out_channels > kGemvMaxMacs || n * c_.out_channels > kGemvMaxOutputs) return false;
         if (x_md.data.format_kind != dnnl_blocked || x_md.data.offset0 != 0) return false;
@@ -442,28 +441,33 @@ class ConvKernel : public OnednnKernel {
     void prepare_gemv() {
         if (gemv_) return;
         const Tensor& w = node_.input(1)->constant();
+        const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
+        std::optional<ir::fused::FusedOpInfo> info;
+        if (c_.post_ops) {
+            auto r = ir::fused::read_fused_op(node_);
+            QAT_ASSERT(r.ok(), "supports() accepted ", node_.desc(), ": ", r.status().message());
+            info = std::move(*r);
+        }
         gemv_ = std::make_unique<PointwiseGemv>();
         if (c_.quantized)
-            gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels);
+            gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info);
         else
-            gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels);
+            gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels, bias, info ? &*info : nullptr);
     }
 
     Status run_gemv(runtime::KernelContext& ctx, State& st, const Tensor& x) {
-        const Tensor* b = node_.input(2) ? &node_.input(2)->constant() : nullptr;
-        const float* bias = b ? b->data<float>() : nullptr;
-        if (c_.quantized) {
-            Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
-            gemv_->run_int8(x.dim(0), info_, x.raw_data(), x.dtype() == DataType::kUint8, bias, out->raw_data());
-        } else {
-            Tensor* out = make_output(ctx, 0, DataType::kFloat32, st.out_dims, st.dst_md);
-            gemv_->run_f32(x.dim(0), c_.post_ops ? &info_ : nullptr, x.data<float>(), bias, out->data<float>());
-        }
+        const DataType out_t = c_.quantized ? q_.out_type() : DataType::kFloat32;
+        Tensor* out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+        if (c_.quantized)
+            gemv_->run_int8(x.dim(0), x.raw_data(), x.dtype() == DataType::kUint8, out->raw_data());
+        else
+            gemv_->run_f32(x.dim(0), x.data<float>(), out->data<float>());
         return declare_layout(ctx, 0, st.dst_md);
     }
 
-    bool pointwise_int8() const {
-        if (!c_.quantized || c_.transpose || c_.group != 1) return false;
+    // An ungrouped, untransposed convolution with a 1x1 kernel.
+    bool pointwise() const {
+        if (c_.transpose || c_.group != 1) return false;
         for (auto k : c_.kernel)
             if (k != 1) return false;
         return true;
@@ -486,7 +490,6 @@ class ConvKernel : public OnednnKernel {
 
     ConvDesc c_;
     QParams q_;
-    ir::fused::FusedOpInfo info_;  // the same attributes, for the gemv path
     std::unique_ptr<PointwiseGemv> gemv_;
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "core/qmath.h"
-
 namespace qat::onednn {
 namespace {
 
@@ -26,16 +24,22 @@ void transpose_into(const T* w, int64_t m, int64_t c, std::vector<float>& wt) {
 
 }  // namespace
 
-void PointwiseGemv::init_int8(const int8_t* w, int64_t m, int64_t c) {
+void PointwiseGemv::init_int8(const int8_t* w, int64_t m, int64_t c, const float* bias,
+                              const ir::fused::FusedOpInfo& info) {
     m_ = m;
     c_ = c;
     w8_ = w;
+    bias_ = bias;
+    info_ = info;
     if (c <= kExactFloatChannels) transpose_into(w, m, c, wt_);
 }
 
-void PointwiseGemv::init_f32(const float* w, int64_t m, int64_t c) {
+void PointwiseGemv::init_f32(const float* w, int64_t m, int64_t c, const float* bias,
+                             const ir::fused::FusedOpInfo* info) {
     m_ = m;
     c_ = c;
+    bias_ = bias;
+    if (info) info_ = *info;
     transpose_into(w, m, c, wt_);
 }
 
@@ -50,63 +54,42 @@ void PointwiseGemv::accumulate(int64_t b, const float* x, float* acc) const {
     }
 }
 
-void PointwiseGemv::run_int8(int64_t n, const ir::fused::FusedOpInfo& info, const void* x, bool x_is_u8,
-                             const float* bias, void* y) {
-    const int64_t len = n * c_;
-    const int32_t zp = info.x_zero_point;
+void PointwiseGemv::run_int8(int64_t n, const void* x, bool x_is_u8, void* y) {
+    const ir::fused::FusedOpInfo& info = *info_;
     auto centered = [&](int64_t i) {
         return (x_is_u8 ? static_cast<int32_t>(static_cast<const uint8_t*>(x)[i])
                         : static_cast<int32_t>(static_cast<const int8_t*>(x)[i])) -
-               zp;
+               info.x_zero_point;
     };
-    const bool float_sums = !wt_.empty();
-    if (float_sums) {
-        xf_.resize(static_cast<size_t>(len));
-        for (int64_t i = 0; i < len; ++i) xf_[static_cast<size_t>(i)] = static_cast<float>(centered(i));
-        acc_.resize(static_cast<size_t>(n * m_));
-    } else {
-        xc_.resize(static_cast<size_t>(len));
-        for (int64_t i = 0; i < len; ++i) xc_[static_cast<size_t>(i)] = static_cast<int16_t>(centered(i));
-    }
-    const bool one_scale = info.w_scales.size() == 1;
-    // The reference's finish(): real value in double, post-ops in float, ONNX quantization.
-    auto finish = [&](int64_t b, int64_t i, double acc) {
-        const double ws = info.w_scales[one_scale ? 0 : static_cast<size_t>(i)];
-        double v = acc * static_cast<double>(info.x_scale) * ws;
-        if (bias) v += bias[i];
-        const float r = ir::fused::apply_post_ops(info, static_cast<float>(v), 0.0f);
-        const int64_t o = b * m_ + i;
-        switch (info.out_dtype) {
-            case DataType::kInt8:
-                static_cast<int8_t*>(y)[o] = qmath::quantize<int8_t>(r, info.y_scale, info.y_zero_point);
-                break;
-            case DataType::kUint8:
-                static_cast<uint8_t*>(y)[o] = qmath::quantize<uint8_t>(r, info.y_scale, info.y_zero_point);
-                break;
-            default:
-                static_cast<float*>(y)[o] = r;
-                break;
+    // The reference's formula for each output (ir::fused::weighted_result, store_result).
+    auto finish = [&](int64_t b, int64_t i, int64_t acc) {
+        ir::fused::store_result(info, ir::fused::weighted_result(info, acc, i, bias_, 0.0f), y, b * m_ + i);
+    };
+    if (!wt_.empty()) {
+        // Float sums of integer products, exact below 2^24 (kExactFloatChannels).
+        xf_.resize(static_cast<size_t>(c_));
+        acc_.resize(static_cast<size_t>(m_));
+        for (int64_t b = 0; b < n; ++b) {
+            for (int64_t k = 0; k < c_; ++k) xf_[static_cast<size_t>(k)] = static_cast<float>(centered(b * c_ + k));
+            accumulate(0, xf_.data(), acc_.data());
+            for (int64_t i = 0; i < m_; ++i) finish(b, i, static_cast<int64_t>(acc_[static_cast<size_t>(i)]));
         }
-    };
-    for (int64_t b = 0; b < n; ++b) {
-        if (float_sums) {
-            float* acc = acc_.data() + b * m_;
-            accumulate(b, xf_.data(), acc);
-            for (int64_t i = 0; i < m_; ++i) finish(b, i, acc[i]);
-        } else {
-            for (int64_t i = 0; i < m_; ++i) finish(b, i, dot_s16_s8(xc_.data() + b * c_, w8_ + i * c_, c_));
+    } else {
+        xc_.resize(static_cast<size_t>(c_));
+        for (int64_t b = 0; b < n; ++b) {
+            for (int64_t k = 0; k < c_; ++k) xc_[static_cast<size_t>(k)] = static_cast<int16_t>(centered(b * c_ + k));
+            for (int64_t i = 0; i < m_; ++i) finish(b, i, dot_s16_s8(xc_.data(), w8_ + i * c_, c_));
         }
     }
 }
 
-void PointwiseGemv::run_f32(int64_t n, const ir::fused::FusedOpInfo* info, const float* x, const float* bias,
-                            float* y) {
+void PointwiseGemv::run_f32(int64_t n, const float* x, float* y) {
     for (int64_t b = 0; b < n; ++b) {
         float* yr = y + b * m_;
         accumulate(b, x, yr);
         for (int64_t i = 0; i < m_; ++i) {
-            const float v = yr[i] + (bias ? bias[i] : 0.0f);
-            yr[i] = info ? ir::fused::apply_post_ops(*info, v, 0.0f) : v;
+            const float v = yr[i] + (bias_ ? bias_[i] : 0.0f);
+            yr[i] = info_ ? ir::fused::apply_post_ops(*info_, v, 0.0f) : v;
         }
     }
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ir/fused_ops.h"
@@ -31,16 +32,16 @@ inline constexpr int64_t kGemvMaxOutputs = 256;
 
 class PointwiseGemv {
   public:
-    // w: M x C row-major (ONNX [M, C, 1, 1]); kept by pointer (the node's constant), transposed
-    // into a float copy here.
-    void init_int8(const int8_t* w, int64_t m, int64_t c);
-    void init_f32(const float* w, int64_t m, int64_t c);
+    // w: M x C row-major (ONNX [M, C, 1, 1]) and bias (M floats or null) are the node's constants,
+    // kept by pointer; w is also transposed into a float copy here. `info`: the fused op's
+    // attributes (scales, post-ops, output type); null for a plain Conv.
+    void init_int8(const int8_t* w, int64_t m, int64_t c, const float* bias, const ir::fused::FusedOpInfo& info);
+    void init_f32(const float* w, int64_t m, int64_t c, const float* bias, const ir::fused::FusedOpInfo* info);
 
-    // x: n x C int8 (x_is_u8: uint8); bias: M floats or null; y: n x M of info.out_dtype.
-    void run_int8(int64_t n, const ir::fused::FusedOpInfo& info, const void* x, bool x_is_u8, const float* bias,
-                  void* y);
-    // x: n x C floats; y: n x M floats; info: the post-ops (null: none, a plain Conv).
-    void run_f32(int64_t n, const ir::fused::FusedOpInfo* info, const float* x, const float* bias, float* y);
+    // x: n x C int8 (x_is_u8: uint8); y: n x M of the op's out_dtype.
+    void run_int8(int64_t n, const void* x, bool x_is_u8, void* y);
+    // x: n x C floats; y: n x M floats.
+    void run_f32(int64_t n, const float* x, float* y);
 
   private:
     // acc[0, M) = row b of x times W^T (float; C x M weights).
@@ -48,8 +49,10 @@ class PointwiseGemv {
 
     int64_t m_ = 0, c_ = 0;
     const int8_t* w8_ = nullptr;
+    const float* bias_ = nullptr;
+    std::optional<ir::fused::FusedOpInfo> info_;
     std::vector<float> wt_;        // C x M
-    std::vector<float> xf_, acc_;  // centered int8 input, sums (float path)
+    std::vector<float> xf_, acc_;  // one row of centered int8 input; its M sums (float path)
     std::vector<int16_t> xc_;
 };
 

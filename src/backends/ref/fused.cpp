@@ -57,17 +57,7 @@ inline float residual_at(const Tensor* r, int64_t i, const fused::FusedOpInfo& i
 
 // Writes real value v to output element i, quantizing when the output is int8/uint8.
 inline void store(Tensor& y, int64_t i, float v, const fused::FusedOpInfo& info) {
-    switch (info.out_dtype) {
-        case DataType::kInt8:
-            y.data<int8_t>()[i] = qmath::quantize<int8_t>(v, info.y_scale, info.y_zero_point);
-            break;
-        case DataType::kUint8:
-            y.data<uint8_t>()[i] = qmath::quantize<uint8_t>(v, info.y_scale, info.y_zero_point);
-            break;
-        default:
-            y.data<float>()[i] = v;
-            break;
-    }
+    fused::store_result(info, v, y.raw_data(), i);
 }
 
 // Checks weights, bias and residual of a weighted op whose output has `m` channels along
@@ -95,14 +85,6 @@ Status check_weighted_extras(const ir::Node& node, const fused::FusedOpInfo& inf
                                          ", the output has shape ", dims_to_string(out_dims));
     }
     return OkStatus();
-}
-
-// acc (exact integer sum) -> real value of output channel `oc` after bias and post-ops.
-inline float finish(int64_t acc, int64_t oc, const fused::FusedOpInfo& info, const float* bias, float residual) {
-    const double ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(oc)];
-    double v = static_cast<double>(acc) * static_cast<double>(info.x_scale) * ws;
-    if (bias) v += bias[oc];
-    return fused::apply_post_ops(info, static_cast<float>(v), residual);
 }
 
 Status run_qconv(runtime::KernelContext& ctx, const fused::FusedOpInfo& info, bool transpose) {
@@ -174,7 +156,7 @@ Status run_qconv(runtime::KernelContext& ctx, const fused::FusedOpInfo& info, bo
         for (int64_t oc = 0; oc < d.m; ++oc)
             for (int64_t p = 0; p < out_plane; ++p) {
                 const int64_t i = (n * d.m + oc) * out_plane + p;
-                store(y, i, finish(acc[i], oc, info, bias, residual_at(r, i, info)), info);
+                store(y, i, fused::weighted_result(info, acc[i], oc, bias, residual_at(r, i, info)), info);
             }
     return OkStatus();
 }
@@ -209,7 +191,7 @@ Status run_qgemm(runtime::KernelContext& ctx, const fused::FusedOpInfo& info) {
             for (int64_t kk = 0; kk < k; ++kk)
                 s += static_cast<int64_t>(xc[i * k + kk]) * (info.trans_b ? wq[j * k + kk] : wq[kk * nn + j]);
             const int64_t o = i * nn + j;
-            store(y, o, finish(s, j, info, bias, residual_at(r, o, info)), info);
+            store(y, o, fused::weighted_result(info, s, j, bias, residual_at(r, o, info)), info);
         }
     return OkStatus();
 }
