@@ -386,9 +386,9 @@ int main(int argc, char** argv) {
                     ortq_ok = false;
                 }
             }
-            const Timing t8 = summarize(s8), t32 = summarize(s32);
-            const double ort32 = ort32_ok ? summarize(so32).median : -1, ortq = ortq_ok ? summarize(soq).median : -1;
-            const double ort32_min = ort32_ok ? summarize(so32).min : -1, ortq_min = ortq_ok ? summarize(soq).min : -1;
+            const Timing t8 = summarize(s8), t32 = summarize(s32), o32 = summarize(so32), oq = summarize(soq);
+            const double ort32 = ort32_ok ? o32.median : -1, ortq = ortq_ok ? oq.median : -1;
+            const double ort32_min = ort32_ok ? o32.min : -1, ortq_min = ortq_ok ? oq.min : -1;
             ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
             e8 = Status(StatusCode::kCancelled, "freed");
             e32 = Status(StatusCode::kCancelled, "freed");

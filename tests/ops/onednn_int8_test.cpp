@@ -450,75 +450,56 @@ TEST(OnednnInt8, QGemm) {
     run_qgemm(2, 16, 8, true, fused::kOnnxInt8, {"hard_swish"}, DataType::kUndefined, DataType::kUint8, 128);
 }
 
+// One QAdd / QMul node: a [2, 8, 5, 5] int8 input and b of `bdims` (broadcast when smaller).
+struct QBinaryCase {
+    DataType bt;
+    int out, yzp;
+    std::vector<std::string> post_ops;
+    std::vector<int64_t> bdims;
+};
+
+void run_qbinary(const char* op, const QBinaryCase& c, float b_scale, float y_scale, uint32_t seed) {
+    SCOPED_TRACE(std::string(op) + " out " + std::to_string(c.out) + " b " + dims_to_string(c.bdims));
+    const std::vector<int64_t> adims{2, 8, 5, 5};
+    ir::Graph g;
+    ir::Value* a = g.add_input("a", DataType::kInt8, Shape::from_dims(adims));
+    ir::Value* b = g.add_input("b", c.bt, Shape::from_dims(c.bdims));
+    ir::Node* n = g.add_node(op, {a, b}, {"y"}, "qbin", fused::kDomain);
+    n->set_attr("a_scale", f32(0.031f));
+    n->set_attr("b_scale", f32(b_scale));
+    n->set_attr("out_dtype", i64(c.out));
+    if (c.out != fused::kOnnxFloat) {
+        n->set_attr("y_scale", f32(y_scale));
+        n->set_attr("y_zero_point", i64(c.yzp));
+    }
+    if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
+    g.add_output(n->output(0));
+    check_against_ref(g, {q_input(DataType::kInt8, adims, 0, seed), q_input(c.bt, c.bdims, 0, seed + 1)});
+}
+
 TEST(OnednnInt8, QAdd) {
     QAT_REQUIRE_ONEDNN();
-    struct A {
-        DataType at, bt;
-        int out, yzp;
-        std::vector<std::string> post_ops;
-        std::vector<int64_t> bdims;
-    };
-    for (const A& c : {A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"relu"}, {2, 8, 5, 5}},
-                       A{DataType::kInt8, DataType::kUint8, fused::kOnnxInt8, 3, {}, {2, 8, 5, 5}},
-                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
-                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxUint8, 100, {"relu"}, {2, 8, 5, 5}},
-                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"hard_swish"}, {2, 8, 5, 5}},
-                       A{DataType::kInt8, DataType::kInt8, fused::kOnnxInt8, 0, {"relu"}, {1, 8, 1, 1}}}) {
-        ir::Graph g;
-        ir::Value* a = g.add_input("a", c.at, Shape{2, 8, 5, 5});
-        ir::Value* b = g.add_input("b", c.bt, Shape::from_dims(c.bdims));
-        ir::Node* n = g.add_node(fused::kQAdd, {a, b}, {"y"}, "qadd", fused::kDomain);
-        n->set_attr("a_scale", f32(0.031f));
-        n->set_attr("b_scale", f32(0.017f));
-        n->set_attr("out_dtype", i64(c.out));
-        if (c.out != fused::kOnnxFloat) {
-            n->set_attr("y_scale", f32(0.043f));
-            n->set_attr("y_zero_point", i64(c.yzp));
-        }
-        if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
-        g.add_output(n->output(0));
-        SCOPED_TRACE("QAdd out " + std::to_string(c.out));
-        auto mk = [](DataType t, std::vector<int64_t> d, uint32_t s) {
-            return rand_q(t, d, s, t == DataType::kUint8 ? 0 : -128, t == DataType::kUint8 ? 255 : 127);
-        };
-        check_against_ref(g, {mk(c.at, {2, 8, 5, 5}, 1), mk(c.bt, c.bdims, 2)});
-    }
+    using D = DataType;
+    for (const QBinaryCase& c : {QBinaryCase{D::kInt8, fused::kOnnxInt8, 0, {"relu"}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kUint8, fused::kOnnxInt8, 3, {}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxUint8, 100, {"relu"}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxInt8, 0, {"hard_swish"}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxInt8, 0, {"relu"}, {1, 8, 1, 1}}})
+        run_qbinary(fused::kQAdd, c, 0.017f, 0.043f, 1);
 }
 
 // QMul: the squeeze-and-excitation scale (activation times a per-channel gate, broadcast), and a
 // full-shape product; int8 / uint8 gate, int8 / uint8 / float output.
 TEST(OnednnInt8, QMul) {
     QAT_REQUIRE_ONEDNN();
-    struct M {
-        DataType bt;
-        int out, yzp;
-        std::vector<std::string> post_ops;
-        std::vector<int64_t> bdims;
-    };
-    for (const M& c : {M{DataType::kUint8, fused::kOnnxInt8, 0, {}, {2, 8, 1, 1}},
-                       M{DataType::kInt8, fused::kOnnxInt8, 0, {}, {1, 8, 1, 1}},
-                       M{DataType::kUint8, fused::kOnnxUint8, 7, {"relu"}, {2, 8, 1, 1}},
-                       M{DataType::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
-                       M{DataType::kInt8, fused::kOnnxInt8, 0, {"sigmoid"}, {2, 8, 5, 5}}}) {
-        ir::Graph g;
-        ir::Value* a = g.add_input("a", DataType::kInt8, Shape{2, 8, 5, 5});
-        ir::Value* b = g.add_input("b", c.bt, Shape::from_dims(c.bdims));
-        ir::Node* n = g.add_node(fused::kQMul, {a, b}, {"y"}, "qmul", fused::kDomain);
-        n->set_attr("a_scale", f32(0.031f));
-        n->set_attr("b_scale", c.bt == DataType::kUint8 ? f32(1.0f / 255.0f) : f32(0.017f));
-        n->set_attr("out_dtype", i64(c.out));
-        if (c.out != fused::kOnnxFloat) {
-            n->set_attr("y_scale", f32(0.019f));
-            n->set_attr("y_zero_point", i64(c.yzp));
-        }
-        if (!c.post_ops.empty()) n->set_attr("post_ops", strs(c.post_ops));
-        g.add_output(n->output(0));
-        SCOPED_TRACE("QMul out " + std::to_string(c.out) + " b " + dims_to_string(c.bdims));
-        auto mk = [](DataType t, std::vector<int64_t> d, uint32_t s) {
-            return rand_q(t, d, s, t == DataType::kUint8 ? 0 : -128, t == DataType::kUint8 ? 255 : 127);
-        };
-        check_against_ref(g, {mk(DataType::kInt8, {2, 8, 5, 5}, 3), mk(c.bt, c.bdims, 4)});
-    }
+    using D = DataType;
+    for (const QBinaryCase& c : {QBinaryCase{D::kUint8, fused::kOnnxInt8, 0, {}, {2, 8, 1, 1}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxInt8, 0, {}, {1, 8, 1, 1}},
+                                 QBinaryCase{D::kUint8, fused::kOnnxUint8, 7, {"relu"}, {2, 8, 1, 1}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxFloat, 0, {}, {2, 8, 5, 5}},
+                                 QBinaryCase{D::kInt8, fused::kOnnxInt8, 0, {"sigmoid"}, {2, 8, 5, 5}}})
+        run_qbinary(fused::kQMul, c, c.bt == D::kUint8 ? 1.0f / 255.0f : 0.017f, 0.019f, 3);
 }
 
 TEST(OnednnInt8, QAddWithZeroPointDeclines) {
