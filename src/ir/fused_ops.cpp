@@ -58,6 +58,16 @@ Result<FusedOpInfo> read_post_ops(const Node& n, FusedOpInfo info) {
         if (n.has_attr("out_dtype") && n.attr_int("out_dtype", kOnnxFloat) != kOnnxFloat)
             return invalid_model(n.desc(), ": FusedConv has out_dtype ", n.attr_int("out_dtype", 0),
                                  ", only 1 (float) is valid");
+        if (const Value* g = n.input(4); g && g->shape().rank_known()) {
+            const Shape& s = g->shape();
+            bool ok = s.rank() == 4;
+            for (size_t d = 2; ok && d < 4; ++d) ok = s[d].is_static() && s[d].value == 1;
+            if (!ok)
+                return invalid_model(n.desc(), ": gate (input 4) has shape ", s.to_string(),
+                                     ", expected [N, C, 1, 1] or [1, C, 1, 1]");
+        }
+    } else if (n.num_inputs() > 4) {
+        return invalid_model(n.desc(), ": has ", n.num_inputs(), " inputs; only FusedConv takes a gate (input 4)");
     }
     int adds = 0;
     const Attribute* post = n.attr("post_ops");

@@ -61,13 +61,18 @@
 //       count_include_pad) + x_scale, x_zero_point, y_scale, y_zero_point, out_dtype;
 //       y = avgpool(dq(x)), then quantized (or float).
 //
-//   FusedConv(x, w, bias?, residual?) -> y                               (FP32, not INT8)
+//   FusedConv(x, w, bias?, residual?, gate?) -> y                        (FP32, not INT8)
 //       A float Conv with its activations and residual add fused in: x, w, bias, residual and y
 //       are float32, w is the Conv's [M, C/group, k...] constant; attrs: the Conv's window
 //       attributes, post_ops, clip_min, clip_max, alpha (no scales, no zero points, out_dtype 1).
-//       y = post_ops(conv(x, w) + bias). Created by the fuse-fp32-conv pass for the convolutions
-//       that stay in float, so that a Conv -> Relu -> Add chain is one pass over memory instead of
-//       three. is_fused_op() is false for it (it is not an INT8 op); is_fp32_fused_op() is true.
+//       y = post_ops(conv(x * gate, w) + bias). Created by the fuse-fp32-conv pass for the
+//       convolutions that stay in float, so that a Conv -> Relu -> Add chain is one pass over
+//       memory instead of three. is_fused_op() is false for it (it is not an INT8 op);
+//       is_fp32_fused_op() is true.
+//       gate (input 4, optional): float32 [N, C, 1, 1] or [1, C, 1, 1], one factor per image and
+//       input channel (x * gate with ONNX broadcasting): the squeeze-and-excitation Mul in front
+//       of the convolution, taken in by the fuse-fp32-gate pass so that kernels can scale the
+//       weights (C x M products) instead of the activation (C x H x W).
 //
 // Informational attributes that kernels ignore (written by the passes for `qat explain` and
 // kept in engine files): `absorbed` (strings: the names of the original nodes this op replaced)

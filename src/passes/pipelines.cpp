@@ -5,6 +5,7 @@
 #include "passes/constant_folding.h"
 #include "passes/dead_code.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/fuse_fp32_gate.h"
 #include "passes/qdq_dedupe.h"
 #include "passes/qdq_fusion.h"
 #include "passes/qdq_propagation.h"
@@ -30,9 +31,11 @@ namespace qat::passes {
 //     explain it are still there.
 //  7. constant-folding-final folds the DQ(W) of ops left in FP32 into float weights once,
 //     instead of dequantizing them on every run; dead-code drops what the rewrites left behind.
-//  8. fuse-fp32-conv last: the convolutions still in float (all of them with fuse_int8 off) take
+//  8. fuse-fp32-conv: the convolutions still in float (all of them with fuse_int8 off) take
 //     their activations and residual Add as post-ops (com.qat::FusedConv); after annotate-fp32,
 //     whose reasons the fused node keeps, and after step 7, which gives them float weights.
+//  9. fuse-fp32-gate after it: a squeeze-and-excitation Mul goes into the (Fused)Conv it feeds,
+//     whose post-ops are settled by then.
 PassManager make_engine_pipeline(const EnginePipelineOptions& options) {
     PassManager pm;
     pm.add(std::make_unique<ConstantFolding>());
@@ -49,6 +52,7 @@ PassManager make_engine_pipeline(const EnginePipelineOptions& options) {
         pm.add(std::make_unique<ConstantFolding>(final_fold));
     }
     pm.add(make_fuse_fp32_conv_pass());
+    pm.add(make_fuse_fp32_gate_pass());
     pm.add(make_dead_code_pass());
     return pm;
 }

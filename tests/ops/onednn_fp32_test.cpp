@@ -182,6 +182,101 @@ TEST(OnednnFp32, FusedConvPostOps) {
     }
 }
 
+// FusedConv with a gate (input 4, the squeeze-and-excitation Mul taken in by fuse-fp32-gate):
+// with one gate for the whole batch and an activation >= 4 x M x k the kernel scales a copy of
+// the weights (conv(x, w * g): one more float rounding per weight than the reference's
+// conv(x * g, w)), else it scales the input (the same float products as the reference, in place
+// when it may). Bound 1e-4 of the output range, as FusedConvPostOps. The "dw" cases feed the
+// gated conv from a depthwise conv, whose channels-last output (checked) the gate reads as NHWC.
+TEST(OnednnFp32, FusedConvGate) {
+    QAT_REQUIRE_ONEDNN();
+    struct Case {
+        std::string name;
+        std::vector<int64_t> x;
+        int64_t m, k;
+        std::vector<std::string> post_ops;
+        bool shared_gate = false;  // [1, C, 1, 1] for the whole batch
+        bool dw = false;           // a depthwise FusedConv (swish) produces the gated input
+    };
+    const Case cases[] = {
+        {"batch 1, 1x1, weights scaled", {1, 16, 28, 28}, 24, 1, {}},
+        {"batch 1, residual and relu, weights scaled", {1, 32, 16, 16}, 16, 1, {"add", "relu"}},
+        {"batch 1, 3x3, weights scaled", {1, 8, 20, 20}, 8, 3, {"relu"}},
+        {"batch 1, small plane, input scaled", {1, 64, 4, 4}, 32, 1, {}},
+        {"batch 3, a gate per image: input scaled", {3, 16, 10, 10}, 8, 1, {"relu"}},
+        {"batch 2, NCHW, 3x3, input scaled", {2, 8, 20, 20}, 8, 3, {}},
+        {"batch 3, one gate for the batch, weights scaled once", {3, 16, 10, 10}, 8, 1, {}, true},
+        {"batch 3, small plane, input scaled", {3, 64, 4, 4}, 32, 1, {"relu"}},
+        {"batch 2, one gate, small plane, input scaled", {2, 64, 2, 2}, 32, 1, {}, true},
+        {"after a depthwise conv, batch 1", {1, 32, 24, 24}, 16, 1, {}, false, true},
+        {"after a depthwise conv, batch 2, residual", {2, 32, 12, 12}, 16, 1, {"add"}, false, true},
+        {"after a depthwise conv, batch 1, small plane", {1, 64, 4, 4}, 32, 1, {"add"}, false, true},
+    };
+    uint32_t seed = 700;
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        ir::Graph g;
+        const int64_t n = c.x[0], ch = c.x[1], h = c.x[2];
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(c.x));
+        ir::Value* gate = g.add_input("g", DataType::kFloat32, Shape::from_dims({c.shared_gate ? 1 : n, ch, 1, 1}));
+        const std::vector<int64_t> out{n, c.m, h, h};
+        if (c.dw) {
+            ir::Node* d =
+                g.add_node(ir::fused::kFusedConv, {x, constant(g, "wd", rand_f32({ch, 1, 3, 3}, seed++, -0.5f, 0.5f))},
+                           {"xd"}, "dw", ir::fused::kDomain);
+            d->set_attr("kernel_shape", ints({3, 3}));
+            d->set_attr("pads", ints({1, 1, 1, 1}));
+            d->set_attr("group", i64(ch));
+            d->set_attr("post_ops", strs({"swish"}));
+            d->output(0)->set_dtype(DataType::kFloat32);
+            d->output(0)->set_shape(Shape::from_dims(c.x));
+            x = d->output(0);
+        }
+        std::vector<ir::Value*> ins{x, constant(g, "w", rand_f32({c.m, ch, c.k, c.k}, seed++, -0.3f, 0.3f)),
+                                    constant(g, "b", rand_f32({c.m}, seed++))};
+        const bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), "add") != c.post_ops.end();
+        ins.push_back(residual ? g.add_input("r", DataType::kFloat32, Shape::from_dims(out)) : nullptr);
+        ins.push_back(gate);
+        ir::Node* f = g.add_node(ir::fused::kFusedConv, ins, {"y"}, "gated", ir::fused::kDomain);
+        f->set_attr("kernel_shape", ints({c.k, c.k}));
+        f->set_attr("pads", ints({c.k / 2, c.k / 2, c.k / 2, c.k / 2}));
+        if (!c.post_ops.empty()) f->set_attr("post_ops", strs(c.post_ops));
+        f->output(0)->set_dtype(DataType::kFloat32);
+        g.add_output(f->output(0));
+        std::vector<Tensor> inputs{rand_f32(c.x, seed++, -2.0f, 2.0f),
+                                   rand_f32({c.shared_gate ? 1 : n, ch, 1, 1}, seed++, 0.0f, 1.0f)};
+        if (residual) inputs.push_back(rand_f32(out, seed++, -2.0f, 2.0f));
+        Expect e{.onednn_nodes = {"gated"}, .tol = 1e-4f};
+        if (c.dw) e.layouts = {{"dw", "acdb"}};
+        check_against_ref(g, inputs, e);
+    }
+}
+
+// A gate of the wrong shape at run time (the graph leaves its shape open) is an error naming the
+// gate, on oneDNN as on the reference, not a wrong result or a crash.
+TEST(OnednnFp32, FusedConvGateOfTheWrongShape) {
+    QAT_REQUIRE_ONEDNN();
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims({1, 8, 6, 6}));
+    ir::Value* gate = g.add_input("g", DataType::kFloat32, Shape::unknown_rank());
+    ir::Node* f =
+        g.add_node(ir::fused::kFusedConv, {x, constant(g, "w", rand_f32({4, 8, 1, 1}, 801)), nullptr, nullptr, gate},
+                   {"y"}, "gated", ir::fused::kDomain);
+    f->set_attr("kernel_shape", ints({1, 1}));
+    f->output(0)->set_dtype(DataType::kFloat32);
+    g.add_output(f->output(0));
+    for (const char* backend : {"onednn", "ref"}) {
+        SCOPED_TRACE(backend);
+        auto plan = runtime::Plan::compile(g, {.registry = &backends::default_registry(), .backends = {backend}});
+        ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+        for (const auto& dims : std::vector<std::vector<int64_t>>{{1, 8, 2, 2}, {1, 4, 1, 1}, {2, 8, 1, 1}}) {
+            auto r = (*plan)->run(std::vector<Tensor>{rand_f32({1, 8, 6, 6}, 802), rand_f32(dims, 803)});
+            ASSERT_FALSE(r.ok()) << dims_to_string(dims);
+            EXPECT_NE(r.status().message().find("gate"), std::string::npos) << r.status().to_string();
+        }
+    }
+}
+
 TEST(OnednnFp32, ConvTranspose) {
     QAT_REQUIRE_ONEDNN();
     const ConvCase cases[] = {

@@ -67,6 +67,8 @@ struct Expect {
     bool expect_blocked = false;  // some step must hand a non-plain layout to the next
     // (node name, text its implementation must contain), checked in the oneDNN plan's profile.
     std::vector<std::pair<std::string, std::string>> impls;
+    // (node name, text its output layout must contain, e.g. "acdb"), from the same profile.
+    std::vector<std::pair<std::string, std::string>> layouts;
 };
 
 inline double max_abs(const Tensor& t) {
@@ -134,6 +136,13 @@ inline void check_against_ref(const ir::Graph& g, const std::vector<Tensor>& inp
         for (const auto& p : (*fast)->profile())
             if (p.node->name() == node) impl = p.implementation;
         EXPECT_NE(impl.find(text), std::string::npos) << node << " ran '" << impl << "', expected '" << text << "'";
+    }
+    for (const auto& [node, text] : e.layouts) {
+        std::string layout = "(node not found)";
+        for (const auto& p : (*fast)->profile())
+            if (p.node->name() == node) layout = p.out_layout;
+        EXPECT_NE(layout.find(text), std::string::npos)
+            << node << " handed on '" << layout << "', expected '" << text << "'";
     }
     if (e.expect_blocked) {
         bool any = false;

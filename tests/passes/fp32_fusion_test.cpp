@@ -33,8 +33,22 @@ void expect_same_numbers(const ir::Graph& unfused, const ir::Graph& fusedg, cons
     for (size_t i = 0; i < a.size(); ++i) EXPECT_LE(test::rel_diff(b[i], a[i]), 1e-5) << "output " << i;
 }
 
+// `before` through the engine passes has the structure of `expected` (types aside) and the same
+// numbers as before on the reference backend.
+void expect_rewritten_to(const std::string& before_text, const std::string& expected_text, uint64_t seed,
+                         const std::vector<Tensor>& inputs) {
+    auto before = test::parse_or_die(before_text, seed);
+    auto expected = test::parse_or_die(expected_text, seed);
+    auto after = engine_graph(*before);
+    std::string diff;
+    ir::CompareOptions co;
+    co.types = false;
+    EXPECT_TRUE(ir::same_structure(*expected, *after, &diff, co)) << diff << "\n" << ir::print_graph(*after);
+    expect_same_numbers(*before, *after, inputs);
+}
+
 TEST(Fp32Fusion, TextFormConvReluAddRelu) {
-    auto before = test::parse_or_die(R"(
+    expect_rewritten_to(R"(
 graph main(%x: f32[1,4,5,5], %r: f32[1,4,5,5]) -> (%y) {
   %w = init f32[4,4,3,3]
   %b = init f32[4]
@@ -44,8 +58,7 @@ graph main(%x: f32[1,4,5,5], %r: f32[1,4,5,5]) -> (%y) {
   %y = Relu(%s) @relu2
 }
 )",
-                                     11);
-    auto expected = test::parse_or_die(R"(
+                        R"(
 graph main(%x: f32[1,4,5,5], %r: f32[1,4,5,5]) -> (%y) {
   %w = init f32[4,4,3,3]
   %b = init f32[4]
@@ -53,14 +66,7 @@ graph main(%x: f32[1,4,5,5], %r: f32[1,4,5,5]) -> (%y) {
                           absorbed=["conv", "relu1", "add", "relu2"]](%x, %w, %b, %r) @conv
 }
 )",
-                                       11);
-    auto after = engine_graph(*before);
-    std::string diff;
-    ir::CompareOptions co;
-    co.types = false;
-    EXPECT_TRUE(ir::same_structure(*expected, *after, &diff, co)) << diff << "\n" << ir::print_graph(*after);
-    expect_same_numbers(*before, *after,
-                        {random_tensor({1, 4, 5, 5}, 12, -2, 2), random_tensor({1, 4, 5, 5}, 13, -2, 2)});
+                        11, {random_tensor({1, 4, 5, 5}, 12, -2, 2), random_tensor({1, 4, 5, 5}, 13, -2, 2)});
 }
 
 // Every activation the selector takes, before and after a residual, strided and grouped.
@@ -171,6 +177,94 @@ graph main(%x: f32[1,2,4,4]) -> (%y) {
     auto info2 = fused::read_fused_op(*g2->find_node("bad_out"));
     ASSERT_FALSE(info2.ok());
     EXPECT_NE(info2.status().message().find("only 1 (float)"), std::string::npos) << info2.status().to_string();
+}
+
+// fuse-fp32-gate: the squeeze-and-excitation Mul in front of a float conv becomes the FusedConv's
+// gate (input 4), for a plain Conv and for one fuse-fp32-conv already gave a residual; the gate
+// may be either operand of the Mul. The reference computes the gated conv as the Mul did: the
+// numbers must agree with the unfused graph.
+TEST(Fp32Fusion, GateMulGoesIntoTheConv) {
+    expect_rewritten_to(R"(
+graph main(%x: f32[1,8,6,6], %g: f32[1,8,1,1]) -> (%y) {
+  %w = init f32[4,8,1,1]
+  %b = init f32[4]
+  %s: f32[1,8,6,6] = Mul(%x, %g) @se_mul
+  %y = Conv[kernel_shape=[1,1]](%s, %w, %b) @project
+}
+)",
+                        R"(
+graph main(%x: f32[1,8,6,6], %g: f32[1,8,1,1]) -> (%y) {
+  %w = init f32[4,8,1,1]
+  %b = init f32[4]
+  %y = com.qat::FusedConv[kernel_shape=[1,1], absorbed=["project", "se_mul"]](%x, %w, %b, _, %g) @project
+}
+)",
+                        51, {random_tensor({1, 8, 6, 6}, 52, -2, 2), random_tensor({1, 8, 1, 1}, 53, 0, 1)});
+    expect_rewritten_to(R"(
+graph main(%x: f32[2,8,6,6], %g: f32[2,8,1,1], %r: f32[2,4,6,6]) -> (%y) {
+  %w = init f32[4,8,3,3]
+  %b = init f32[4]
+  %s: f32[2,8,6,6] = Mul(%g, %x) @se_mul
+  %c: f32[2,4,6,6] = Conv[kernel_shape=[3,3], pads=[1,1,1,1]](%s, %w, %b) @project
+  %y = Add(%c, %r) @add
+}
+)",
+                        R"(
+graph main(%x: f32[2,8,6,6], %g: f32[2,8,1,1], %r: f32[2,4,6,6]) -> (%y) {
+  %w = init f32[4,8,3,3]
+  %b = init f32[4]
+  %y = com.qat::FusedConv[kernel_shape=[3,3], pads=[1,1,1,1], post_ops=["add"],
+                          absorbed=["project", "add", "se_mul"]](%x, %w, %b, %r, %g) @project
+}
+)",
+                        54,
+                        {random_tensor({2, 8, 6, 6}, 55, -2, 2), random_tensor({2, 8, 1, 1}, 56, 0, 1),
+                         random_tensor({2, 4, 6, 6}, 57, -2, 2)});
+}
+
+// What the gate rule leaves alone: the Mul's result read twice, a grouped conv, an element-wise
+// Mul (not a per-channel gate), a constant gate, a 1x1 activation (gate and activation alike).
+TEST(Fp32Fusion, GateRuleLeavesOtherMuls) {
+    struct Case {
+        const char* name;
+        const char* x;  // shape of %x
+        const char* g;  // "%g: f32[...]" input or "%g = init ..." line
+        const char* conv;
+        bool graph_reads_mul = false;
+    };
+    const Case cases[] = {
+        {"Mul read twice", "[1,8,6,6]", "%g: f32[1,8,1,1]", "Conv[kernel_shape=[1,1]]", true},
+        {"grouped conv", "[1,8,6,6]", "%g: f32[1,8,1,1]", "Conv[kernel_shape=[1,1], group=2]"},
+        {"element-wise Mul", "[1,8,6,6]", "%g: f32[1,8,6,6]", "Conv[kernel_shape=[1,1]]"},
+        {"1x1 activation", "[1,8,1,1]", "%g: f32[1,8,1,1]", "Conv[kernel_shape=[1,1]]"},
+        {"constant gate", "[1,8,6,6]", "", "Conv[kernel_shape=[1,1]]"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        const bool const_gate = std::string(c.g).empty();
+        const bool grouped = std::string(c.conv).find("group") != std::string::npos;
+        std::string text = std::string("graph main(%x: f32") + c.x + (const_gate ? "" : std::string(", ") + c.g) +
+                           ") -> (%y" + (c.graph_reads_mul ? ", %s" : "") + ") {\n  %w = init f32[4," +
+                           (grouped ? "4" : "8") + ",1,1]\n" + (const_gate ? "  %g = init f32[1,8,1,1]\n" : "") +
+                           "  %s = Mul(%x, %g) @se_mul\n  %y = " + c.conv + "(%s, %w) @project\n}\n";
+        auto g = test::parse_or_die(text, 61);
+        auto e = engine_graph(*g);
+        EXPECT_EQ(test::count_ops(*e, "Mul"), 1) << ir::print_graph(*e);
+        for (const ir::Node* n : e->nodes()) EXPECT_FALSE(n->input(4)) << n->desc() << " took a gate";
+    }
+}
+
+TEST(Fp32Fusion, BadGateShapeIsRefusedByName) {
+    auto g = test::parse_or_die(R"(
+graph main(%x: f32[1,8,4,4], %gate: f32[1,8,4,4]) -> (%y) {
+  %w = init f32[2,8,1,1]
+  %y = com.qat::FusedConv[kernel_shape=[1,1]](%x, %w, _, _, %gate) @bad_gate
+}
+)");
+    auto info = fused::read_fused_op(*g->find_node("bad_gate"));
+    ASSERT_FALSE(info.ok());
+    EXPECT_NE(info.status().message().find("bad_gate"), std::string::npos) << info.status().to_string();
+    EXPECT_NE(info.status().message().find("gate (input 4)"), std::string::npos) << info.status().to_string();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "backends/onednn/channel_scale.h"
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
 #include "backends/onednn/pointwise_gemv.h"
@@ -33,6 +34,7 @@ struct ConvDesc {
     bool transpose = false;
     bool quantized = false;
     bool post_ops = false;  // QConv / QConvTranspose / FusedConv: an epilogue from the fused attributes
+    bool gated = false;     // FusedConv with a gate (input 4): conv(x * gate, w)
     size_t spatial = 2;
     int64_t group = 1;
     int64_t out_channels = 0;  // M
@@ -45,6 +47,7 @@ Status parse_conv(const ir::Node& n, bool transpose, bool quantized, ConvDesc* c
     c->transpose = transpose;
     c->quantized = quantized;
     c->post_ops = quantized || ir::fused::is_fp32_fused_op(n);
+    c->gated = ir::fused::is_fp32_fused_op(n) && n.input(4);
     QAT_RETURN_IF_ERROR(require_constant(n, 1, "weights"));
     const Tensor& w = n.input(1)->constant();
     if (w.rank() < 3 || w.rank() > 5)
@@ -129,6 +132,9 @@ Status supports_conv(const ir::Node& n, bool transpose, bool quantized) {
             DataType rt = input_dtype(n, 3);
             if (p.has_residual() && rt != DataType::kUndefined && rt != DataType::kFloat32)
                 return unsupported("residual is ", dtype_name(rt), ", expected f32");
+            if (c.gated && (transpose || c.spatial != 2 || c.group != 1))
+                return unsupported("a gate (input 4) on a ", transpose ? "transposed" : "grouped or non-2-D",
+                                   " convolution");
         } else if (n.num_inputs() > 3) {
             return invalid_argument("too many inputs");
         }
@@ -171,6 +177,14 @@ class ConvKernel : public OnednnKernel {
         MemCache src_mem, dst_mem, res_mem, x_mem, res_out_mem;
         ReorderCache src_reorder_prim, res_reorder_prim;
         bool gemv = false;  // pointwise_gemv.h instead of the primitive
+        // Gated FusedConv (plan_gate): the gate folded into a per-run copy of the weights, or
+        // applied to the input (in place, or into gated_x when the input has other readers).
+        bool fold_gate = false;
+        int64_t gate_n = -1;  // the gate's batch dim this state was planned for
+        dnnl::memory gated_weights;
+        ReorderCache gate_w_reorder;
+        MemCache gate_w_mem;
+        std::shared_ptr<void> gated_x;
     };
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
@@ -193,8 +207,9 @@ class ConvKernel : public OnednnKernel {
             if (!in[3]) return runtime::kernel_error(node_, "residual input is missing");
             res_md = mds[3];
         }
+        const int64_t gate_n = c_.gated && in[4] && in[4]->rank() == 4 ? in[4]->dim(0) : -1;
         for (auto& s : states_)
-            if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md) {
+            if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md && s->gate_n == gate_n) {
                 cur_ = s.get();
                 if (cur_->gemv && !probing_) prepare_gemv();  // the state may come from a probe
                 return OkStatus();
@@ -203,6 +218,7 @@ class ConvKernel : public OnednnKernel {
         st->x_dims = x->dims();
         st->x_md = mds[0];
         st->res_md = res_md;
+        st->gate_n = gate_n;
 
         // Geometry.
         std::vector<int64_t> in_sp(x->dims().begin() + 2, x->dims().end());
@@ -348,6 +364,10 @@ class ConvKernel : public OnednnKernel {
             weights_.emplace_back(weights_md, wm);
             st->weights = wm;
         }
+        if (c_.gated) {
+            plan_gate(*st, *x);
+            prepare_gate(*st, weights_md);
+        }
         if (bias_md && !bias_) {
             bias_ = dnnl::memory(bias_md, eng);
             float* b = static_cast<float*>(bias_.get_data_handle());
@@ -375,16 +395,19 @@ class ConvKernel : public OnednnKernel {
         State& st = *cur_;
         const Tensor& x = *ctx.input(0);
         if (st.gemv) return run_gemv(ctx, st, x);
+        const void* xdata = x.raw_data();
+        dnnl::memory weights = st.weights;
+        if (c_.gated) QAT_RETURN_IF_ERROR(apply_gate(ctx, st, x, &xdata, &weights));
         std::unordered_map<int, dnnl::memory> args;
         if (st.src_reorder) {
-            dnnl::memory& xm = st.x_mem.get(st.x_md, x.raw_data());
+            dnnl::memory& xm = st.x_mem.get(st.x_md, xdata);
             dnnl::memory& sm = st.src_mem.get(st.src_md, st.src_scratch.get());
             st.src_reorder_prim.run(xm, sm);
             args[DNNL_ARG_SRC] = sm;
         } else {
-            args[DNNL_ARG_SRC] = st.src_mem.get(st.src_md, x.raw_data());
+            args[DNNL_ARG_SRC] = st.src_mem.get(st.src_md, xdata);
         }
-        args[DNNL_ARG_WEIGHTS] = st.weights;
+        args[DNNL_ARG_WEIGHTS] = weights;
         if (bias_) args[DNNL_ARG_BIAS] = bias_;
         DataType out_t = c_.quantized ? q_.out_type() : DataType::kFloat32;
         Tensor* out = nullptr;
@@ -427,7 +450,7 @@ class ConvKernel : public OnednnKernel {
     // input bytes are N x C row-major (a plain or channels-last desc; blocked ones are declined).
     bool gemv_candidate(const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb,
                         const std::vector<int64_t>& pe) const {
-        if (!pointwise() || (c_.post_ops && q_.has_residual())) return false;
+        if (!pointwise() || c_.gated || (c_.post_ops && q_.has_residual())) return false;
         for (size_t i = 0; i < c_.spatial; ++i)
             if (x.dim(2 + i) != 1 || pb[i] != 0 || pe[i] != 0) return false;
         const int64_t n = x.dim(0), c = c_.in_channels;
@@ -465,6 +488,95 @@ class ConvKernel : public OnednnKernel {
         return declare_layout(ctx, 0, st.dst_md);
     }
 
+    // Gated FusedConv (input 4): how the gate goes in for this shape. Folding scales the plain
+    // weights per input channel and reorders them into the primitive's layout on every run
+    // (M x C x k products and a weight reorder, about twice the Mul's cost per element here), so
+    // it pays where the activation it spares is at least 4x the weights, and only for a gate that
+    // holds for the whole batch (batch 1, or a [1, C, 1, 1] gate). Otherwise the gate scales the
+    // input (channel_scale.h, the Mul's own loop). A gate per image folded into a one-image
+    // primitive run N times measured slower than the Mul at batch 16 (EfficientNet-B0's 56x56 and
+    // 28x28 projections: +0.3-0.5 ms each), so that is not done.
+    void plan_gate(State& st, const Tensor& x) const {
+        if (x.rank() != 4 || st.gate_n < 1) return;  // a malformed gate: apply_gate says so at run
+        if (st.gate_n != 1 && x.dim(0) != 1) return;
+        int64_t k = 1;
+        for (auto v : c_.kernel) k *= v;
+        st.fold_gate = x.dim(0) * x.dim(2) * x.dim(3) >= 4 * c_.out_channels * k;
+    }
+
+    void prepare_gate(State& st, const md_t& weights_md) {
+        if (!st.fold_gate) return;
+        st.gated_weights = dnnl::memory(weights_md, cpu_engine());
+        gate_w_.resize(static_cast<size_t>(node_.input(1)->constant().numel()));
+    }
+
+    // The copy of the input the gate scales when it cannot do so in place (allocated once).
+    void* gated_x(State& st) {
+        if (!st.gated_x) st.gated_x = aligned_alloc_bytes(st.x_md.get_size());
+        return st.gated_x.get();
+    }
+
+    // The input the gate accepts: channels-last (the network's layout) or plain NCHW.
+    bool accepts_layout(size_t input, const runtime::Layout& layout) const override {
+        if (c_.gated && input == 4) return false;
+        if (c_.gated && input == 0) {
+            const auto* l = dynamic_cast<const OnednnLayout*>(&layout);
+            return l && l->md().data.ndims == 4 && l->md() == md_t(l->md().dims(), l->md().data_type(), tag::acdb);
+        }
+        return OnednnKernel::accepts_layout(input, layout);
+    }
+
+    Status apply_gate(runtime::KernelContext& ctx, State& st, const Tensor& x, const void** xdata,
+                      dnnl::memory* weights) {
+        const Tensor* g = ctx.input(4);
+        if (!g || g->dtype() != DataType::kFloat32 || g->rank() != 4 || g->dim(1) != c_.in_channels || g->dim(2) != 1 ||
+            g->dim(3) != 1 || (g->dim(0) != 1 && g->dim(0) != x.dim(0)))
+            return runtime::kernel_error(node_, "gate (input 4) has shape ",
+                                         g ? dims_to_string(g->dims()) : std::string("(missing)"), ", expected [",
+                                         x.dim(0), " or 1, ", c_.in_channels, ", 1, 1] float32");
+        if (g->dim(0) != st.gate_n)
+            return runtime::kernel_error(node_, "gate (input 4) changed shape to ", dims_to_string(g->dims()),
+                                         " without a new prepare");
+        const float* gp = g->data<float>();
+        if (st.fold_gate) {
+            fold_weights(st, gp);
+            *weights = st.gated_weights;
+            return OkStatus();
+        }
+        const bool nchw = st.x_md == plain_md(x.dims(), dt::f32);
+        if (!nchw && !(st.x_md == md_t(to_dims(x.dims()), dt::f32, tag::acdb)))
+            return runtime::kernel_error(node_, "gated input arrived as ", md_to_string(st.x_md),
+                                         " (the gate takes NCHW or NHWC)");
+        ChannelScaleShape cs;
+        cs.n = x.dim(0);
+        cs.c = c_.in_channels;
+        cs.hw = x.dim(2) * x.dim(3);
+        cs.channels_last = !nchw;
+        cs.gate_per_sample = g->dim(0) != 1;
+        // In place when this is the input's last reader, as the Mul it replaces ran: a second
+        // buffer for a batch-16 activation measured 1-3% slower on EfficientNet-B0 FP32 here.
+        float* dst = ctx.can_overwrite_input(0) && x.storage() ? const_cast<float*>(x.data<float>())
+                                                               : static_cast<float*>(gated_x(st));
+        channel_scale_f32(cs, x.data<float>(), gp, dst);
+        *xdata = dst;
+        return OkStatus();
+    }
+
+    // st.gated_weights = the weights with input channel c scaled by g[c], in the primitive's layout.
+    void fold_weights(State& st, const float* g) {
+        const Tensor& w = node_.input(1)->constant();
+        const int64_t ck = w.numel() / c_.out_channels, k = ck / c_.in_channels;
+        const float* wp = w.data<float>();
+        for (int64_t m = 0; m < c_.out_channels; ++m)
+            for (int64_t c = 0; c < c_.in_channels; ++c) {
+                const float s = g[c];
+                const float* src = wp + m * ck + c * k;
+                float* dst = gate_w_.data() + m * ck + c * k;
+                for (int64_t i = 0; i < k; ++i) dst[i] = src[i] * s;
+            }
+        st.gate_w_reorder.run(st.gate_w_mem.get(plain_md(w.dims(), dt::f32), gate_w_.data()), st.gated_weights);
+    }
+
     // An ungrouped, untransposed convolution with a 1x1 kernel.
     bool pointwise() const {
         if (c_.transpose || c_.group != 1) return false;
@@ -491,6 +603,7 @@ class ConvKernel : public OnednnKernel {
     ConvDesc c_;
     QParams q_;
     std::unique_ptr<PointwiseGemv> gemv_;
+    std::vector<float> gate_w_;  // the gate-scaled plain weights of a folding run
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;
     std::vector<std::pair<md_t, dnnl::memory>> weights_;

@@ -1,7 +1,8 @@
 // Conv, ConvTranspose: direct loops (conv_loops.h), float32 and float64, 1-D to 3-D.
 // Accumulation is in double: this backend is the oracle that faster kernels are compared against.
 // com.qat::FusedConv (ir/fused_ops.h) is the float32 Conv followed by its post-ops, element by
-// element, exactly as the unfused Relu / Clip / Add / ... nodes would compute them.
+// element, exactly as the unfused Relu / Clip / Add / ... nodes would compute them (and its gate
+// as the Mul in front of it would).
 #include <vector>
 
 #include "backends/ref/conv_loops.h"
@@ -35,9 +36,9 @@ void conv_forward(const Conv3d& d, const T* x, const T* w, const T* b, T* y) {
         [y](int64_t i, double acc) { y[i] = static_cast<T>(acc); });
 }
 
-Status run_conv(runtime::KernelContext& ctx) {
+// Conv of `x` (input 0, or FusedConv's gated copy of it) with inputs 1 and 2.
+Status conv_of(runtime::KernelContext& ctx, const Tensor* x) {
     const ir::Node& node = ctx.node();
-    QAT_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
     QAT_ASSIGN_OR_RETURN(const Tensor* w, required_input(ctx, 1, "W"));
     const Tensor* b = ctx.input(2);
     QAT_RETURN_IF_ERROR(check_conv_inputs(node, *x, *w, b));
@@ -71,11 +72,42 @@ Status run_conv(runtime::KernelContext& ctx) {
     return OkStatus();
 }
 
+Status run_conv(runtime::KernelContext& ctx) {
+    QAT_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
+    return conv_of(ctx, x);
+}
+
+// x * gate for FusedConv's gate input ([N or 1, C, 1, 1]), in float as the Mul it replaced.
+Result<Tensor> gated_input(const ir::Node& node, const Tensor& x, const Tensor& gate) {
+    QAT_RETURN_IF_ERROR(check_dtype(node, gate, "gate", {DataType::kFloat32}));
+    if (x.rank() != 4 || gate.rank() != 4 || gate.dim(1) != x.dim(1) || gate.dim(2) != 1 || gate.dim(3) != 1 ||
+        (gate.dim(0) != 1 && gate.dim(0) != x.dim(0)))
+        return runtime::kernel_error(node, "gate has shape ", dims_to_string(gate.dims()), " for input ",
+                                     dims_to_string(x.dims()), ", expected [", x.rank() == 4 ? x.dim(0) : 0, " or 1, ",
+                                     x.rank() > 1 ? x.dim(1) : 0, ", 1, 1]");
+    Tensor out = Tensor::empty(DataType::kFloat32, x.dims());
+    const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+    const float* xp = x.data<float>();
+    const float* gp = gate.data<float>();
+    float* op = out.data<float>();
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < c; ++k) {
+            const float g = gp[(gate.dim(0) == 1 ? 0 : i) * c + k];
+            for (int64_t p = 0; p < hw; ++p) op[(i * c + k) * hw + p] = xp[(i * c + k) * hw + p] * g;
+        }
+    return out;
+}
+
 Status run_fused_conv(runtime::KernelContext& ctx, const ir::fused::FusedOpInfo& info) {
     const ir::Node& node = ctx.node();
     QAT_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "x"));
     QAT_RETURN_IF_ERROR(check_dtype(node, *x, "x", {DataType::kFloat32}));
-    QAT_RETURN_IF_ERROR(run_conv(ctx));
+    if (const Tensor* gate = ctx.input(4)) {
+        QAT_ASSIGN_OR_RETURN(Tensor gx, gated_input(node, *x, *gate));
+        QAT_RETURN_IF_ERROR(conv_of(ctx, &gx));
+    } else {
+        QAT_RETURN_IF_ERROR(conv_of(ctx, x));
+    }
     Tensor& y = ctx.output(0);
     const Tensor* r = info.has_residual() ? ctx.input(3) : nullptr;
     if (info.has_residual()) {
