@@ -4,15 +4,21 @@
 // as qat, and prints one JSON object on stdout:
 //   {"latency_ms": {"min", "median", "mean", "p90", "p99"}, "throughput_per_s", "iterations",
 //    "batch", "threads", "ort_version", "samples_ms": [every timed run, in order]}
+// With --profile, ONNX Runtime's own profiler is on (it slows the runs: time without it) and the
+// object also holds "profile": {"runs", "total_ms", "by_op_ms": {op type: ms per run},
+// "nodes": [{"name", "op", "ms"}, ... slowest first]}: means over the timed runs (the warm-up
+// runs' events are dropped) of its kernel times, after its graph rewrites (node names like
+// "conv1_nchwc", ops like "QuickGelu").
 //
 // usage: node tools/ort_bench.js MODEL.onnx [--batch N] [--threads T] [--warmup W]
-//            [--iterations I | --duration S] [--seed K]
+//            [--iterations I | --duration S] [--seed K] [--profile]
 // Inputs are random (uniform [-1, 1) for floats, small integers otherwise) with every symbolic
 // or unknown dim 0 set to the batch; other symbolic dims are an error (give a static model).
 // Errors: one line on stderr, exit code 2.
 'use strict';
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 function fail(msg) {
@@ -21,7 +27,7 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-    const o = {batch: 1, threads: 1, warmup: 10, iterations: 0, duration: 0, seed: 1};
+    const o = {batch: 1, threads: 1, warmup: 10, iterations: 0, duration: 0, seed: 1, profile: false};
     const rest = [];
     for (let i = 0; i < argv.length; ++i) {
         const a = argv[i];
@@ -37,6 +43,7 @@ function parseArgs(argv) {
         else if (a === '--iterations') num('iterations', true);
         else if (a === '--duration') num('duration', false);
         else if (a === '--seed') num('seed', true);
+        else if (a === '--profile') o.profile = true;
         else if (a.startsWith('--')) fail(`unknown option ${a}`);
         else rest.push(a);
     }
@@ -90,6 +97,41 @@ function makeTensor(ort, meta, batch, rand) {
     return new ort.Tensor(t, make(), dims);
 }
 
+// ONNX Runtime's profile file (Chrome trace events), summarized per op type and node, then removed.
+function readProfile(prefix, warmup) {
+    const dir = path.dirname(prefix);
+    const base = path.basename(prefix);
+    const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'));
+    if (files.length === 0) fail('ONNX Runtime wrote no profile file');
+    const events = [];
+    for (const f of files) {
+        const full = path.join(dir, f);
+        try {
+            events.push(...JSON.parse(fs.readFileSync(full, 'utf8')));
+        } catch (e) {
+            fail(`cannot read ONNX Runtime's profile ${full}: ${e.message}`);
+        } finally {
+            fs.rmSync(full, {force: true});
+        }
+    }
+    const starts = events.filter((e) => e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
+    const from = starts.length > warmup ? starts[warmup] : Infinity;
+    const runs = Math.max(1, starts.length - warmup);
+    const nodes = new Map();
+    for (const e of events) {
+        if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
+        const name = e.name.slice(0, -'_kernel_time'.length);
+        const op = (e.args && e.args.op_name) || '';
+        const n = nodes.get(name) || {name, op, ms: 0};
+        n.ms += e.dur / 1000 / runs;
+        nodes.set(name, n);
+    }
+    const list = [...nodes.values()].sort((a, b) => b.ms - a.ms);
+    const byOp = {};
+    for (const n of list) byOp[n.op] = (byOp[n.op] || 0) + n.ms;
+    return {runs, total_ms: list.reduce((a, n) => a + n.ms, 0), by_op_ms: byOp, nodes: list};
+}
+
 function percentile(sorted, p) {
     if (sorted.length === 0) return 0;
     const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -101,6 +143,7 @@ async function main() {
     if (!fs.existsSync(o.model)) fail(`model file '${o.model}' does not exist`);
     const ort = loadOrt();
     let session;
+    const profilePrefix = path.join(os.tmpdir(), `ort_bench_${process.pid}_`);
     try {
         session = await ort.InferenceSession.create(o.model, {
             intraOpNumThreads: o.threads,
@@ -108,6 +151,8 @@ async function main() {
             executionMode: 'sequential',
             graphOptimizationLevel: 'all',
             executionProviders: ['cpu'],
+            enableProfiling: o.profile,
+            profileFilePrefix: profilePrefix,
         });
     } catch (e) {
         fail(`ONNX Runtime cannot load '${o.model}': ${e.message.split('\n')[0]}`);
@@ -147,6 +192,10 @@ async function main() {
         ort_version: (ort.env && ort.env.versions && ort.env.versions.common) || 'unknown',
         samples_ms: lat,
     };
+    if (o.profile) {
+        session.endProfiling();
+        out.profile = readProfile(profilePrefix, o.warmup);
+    }
     process.stdout.write(JSON.stringify(out) + '\n');
 }
 

@@ -7,7 +7,8 @@
 // "% of peak" for the INT8 convolutions is against --peak-gops, or else against the AVX-512 VNNI
 // loop of bench/int8_peak.h measured for 0.3 s before profiling. --compare-ort runs ONNX Runtime (tools/ort_bench.js,
 // onnxruntime-node) on the same file with the same batch, threads, warm-up and iterations, right after our run, and
-// prints the ratio. --json prints one JSON object instead of the tables.
+// prints the ratio; with --profile too, a second ONNX Runtime run with its own profiler gives its per-node
+// times next to ours. --json prints one JSON object instead of the tables.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -165,13 +166,17 @@ std::string shell_quote(const std::string& s) {
     return out + "'";
 }
 
-Result<nlohmann::json> run_ort(const BenchOptions& o, int threads) {
+// ONNX Runtime on the same file, batch and threads. `profile_runs` > 0: that many runs with its
+// own profiler on (a separate run: the profiler slows it), the result's "profile" holding it.
+Result<nlohmann::json> run_ort(const BenchOptions& o, int threads, int profile_runs = 0) {
     QAT_ASSIGN_OR_RETURN(std::string script, find_ort_bench());
     const char* node = std::getenv("QAT_NODE");
     std::string cmd = shell_quote(node ? node : "node") + " " + shell_quote(script) + " " + shell_quote(o.model) +
                       " --batch " + std::to_string(o.engine.batch) + " --threads " + std::to_string(threads) +
                       " --warmup " + std::to_string(o.warmup);
-    if (o.iterations > 0)
+    if (profile_runs > 0)
+        cmd += " --iterations " + std::to_string(profile_runs) + " --profile";
+    else if (o.iterations > 0)
         cmd += " --iterations " + std::to_string(o.iterations);
     else
         cmd += " --duration " + std::to_string(o.duration);
@@ -190,9 +195,28 @@ Result<nlohmann::json> run_ort(const BenchOptions& o, int threads) {
     }
     auto j = nlohmann::json::parse(text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1),
                                    nullptr, false);
-    if (j.is_discarded() || !j.contains("latency_ms"))
+    if (j.is_discarded() || !j.contains("latency_ms") || (profile_runs > 0 && !j.contains("profile")))
         return internal_error("unexpected output of ort_bench.js: ", text);
     return j;
+}
+
+// ONNX Runtime's own per-node profile (tools/ort_bench.js --profile), next to ours: time per op
+// type and the slowest nodes, after its graph rewrites (its names and fused ops).
+void print_ort_profile(const nlohmann::json& p) {
+    std::printf("\nONNX Runtime profile (%d runs, its own profiler, kernel time per run): %.3f ms\n",
+                p.value("runs", 0), p.value("total_ms", 0.0));
+    std::vector<std::pair<double, std::string>> ops;
+    for (const auto& [op, ms] : p["by_op_ms"].items()) ops.emplace_back(ms.get<double>(), op);
+    std::sort(ops.rbegin(), ops.rend());
+    std::printf("  by op:");
+    for (const auto& [ms, op] : ops) std::printf(" %s %.3f;", op.c_str(), ms);
+    std::printf("\n  %-4s %-48s %-24s %9s\n", "#", "node (ONNX Runtime's)", "op", "ms");
+    int i = 0;
+    for (const auto& n : p["nodes"]) {
+        if (i == 20) break;
+        std::printf("  %-4d %-48.48s %-24.24s %9.3f\n", i++, n.value("name", "").c_str(), n.value("op", "").c_str(),
+                    n.value("ms", 0.0));
+    }
 }
 
 Status bench(const BenchOptions& opt) {
@@ -247,11 +271,15 @@ Status bench(const BenchOptions& opt) {
         e.plan().set_profiling(false);
     }
 
-    nlohmann::json ort;
+    nlohmann::json ort, ort_profile;
     bool have_ort = false;
     if (o.compare_ort) {
         QAT_ASSIGN_OR_RETURN(ort, run_ort(o, threads));
         have_ort = true;
+        if (o.profile) {
+            QAT_ASSIGN_OR_RETURN(nlohmann::json p, run_ort(o, threads, prof_runs));
+            ort_profile = p["profile"];
+        }
     }
 
     std::string backends;
@@ -270,6 +298,7 @@ Status bench(const BenchOptions& opt) {
         double ort_median = ort["latency_ms"]["median"].get<double>();
         speedup = ours.median > 0 ? ort_median / ours.median : 0;
         j["speedup_vs_ort"] = speedup;
+        if (!ort_profile.is_null()) j["ort_profile"] = ort_profile;
     }
 
     // Profile rows and totals.
@@ -389,6 +418,7 @@ Status bench(const BenchOptions& opt) {
         std::printf("\nONNX Runtime %s, same file, batch and threads:\n", ort.value("ort_version", "?").c_str());
         print_stats(s);
         std::printf("speedup vs ONNX Runtime (median latency): %.2fx\n", speedup);
+        if (!ort_profile.is_null()) print_ort_profile(ort_profile);
     }
     return OkStatus();
 }
@@ -407,7 +437,9 @@ void add_bench_command(CLI::App& app) {
     auto* du = sub->add_option("--duration", o->duration, "Timed seconds (default 3 when --iterations is not given)")
                    ->check(CLI::PositiveNumber);
     it->excludes(du);
-    sub->add_flag("--profile", o->profile, "Time every step: backend, INT8/FP32, GOPS, layout conversions");
+    sub->add_flag("--profile", o->profile,
+                  "Time every step: backend, INT8/FP32, GOPS, layout conversions (with --compare-ort: ONNX "
+                  "Runtime's own per-node profile too, from a separate run)");
     sub->add_option("--peak-gops", o->peak_gops,
                     "INT8 peak GOPS for % of peak (default with --profile: measured with a VNNI loop)")
         ->check(CLI::PositiveNumber);

@@ -262,6 +262,39 @@ TEST_F(EngineCli, BenchComparesWithOnnxRuntime) {
     EXPECT_NEAR(j["speedup_vs_ort"].get<double>(), ort_median / j["latency_ms"]["median"].get<double>(), 1e-9);
 }
 
+// --compare-ort --profile: ONNX Runtime's own per-node profile comes back too (tools/ort_bench.js
+// --profile): its op types and nodes with their kernel times, consistent totals, and the table.
+TEST_F(EngineCli, BenchProfilesOnnxRuntimeToo) {
+    if (const std::string why = qat::testing::ort_missing_reason(); !why.empty()) GTEST_SKIP() << why;
+    std::string model = save(*tiny_qdq_model(), "m.onnx");
+    auto r = run("bench " + cli_test::quote(model) +
+                 " --threads 1 --warmup 1 --iterations 4 --compare-ort --profile --peak-gops 100 --json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    ASSERT_TRUE(j.contains("ort_profile")) << r.out;
+    const auto& p = j["ort_profile"];
+    EXPECT_GE(p["runs"].get<int>(), 3);
+    ASSERT_FALSE(p["nodes"].empty()) << p.dump();
+    double by_op = 0, nodes = 0;
+    for (const auto& [op, ms] : p["by_op_ms"].items()) by_op += ms.get<double>();
+    for (const auto& n : p["nodes"]) {
+        EXPECT_FALSE(n["name"].get<std::string>().empty());
+        EXPECT_GE(n["ms"].get<double>(), 0.0);
+        nodes += n["ms"].get<double>();
+    }
+    EXPECT_GT(nodes, 0.0);
+    EXPECT_NEAR(by_op, nodes, 1e-9 + 1e-9 * nodes);
+    EXPECT_NEAR(p["total_ms"].get<double>(), nodes, 1e-9 + 1e-9 * nodes);
+    // The model's convolution is in ONNX Runtime's list under its op type.
+    bool conv = false;
+    for (const auto& [op, ms] : p["by_op_ms"].items()) conv = conv || op.find("Conv") != std::string::npos;
+    EXPECT_TRUE(conv) << p.dump();
+    auto t = run("bench " + cli_test::quote(model) + " --threads 1 --warmup 1 --iterations 3 --compare-ort --profile");
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("ONNX Runtime profile"), std::string::npos) << t.out;
+}
+
 // An IDX data set whose pixel 0 encodes a class E (20 * E), with labels L; E != L for a known set
 // of samples. The model's logits are E^2 - (E - j)^2 - 0.01 j (Flatten -> Gemm on pixel 0), so
 // its ranking of the classes is known in closed form: top-1 is E, and the rank of L counts the
