@@ -277,6 +277,38 @@ TEST(OnednnFp32, FusedConvGateOfTheWrongShape) {
     }
 }
 
+// Float GlobalAveragePool of a channels-last input (here the output of a depthwise conv, layout
+// checked) runs on global_pool.h's loop: float sums in another order than the reference's double
+// ones, bound 1e-5 of the output range. Two threads: images split between them (batch >= 2), the
+// pixels of one image split (batch 1, >= 32k floats), or one thread (small images); channel
+// counts off the vector width and pixel counts off the 4-pixel step.
+TEST(OnednnFp32, GlobalAveragePoolChannelsLast) {
+    QAT_REQUIRE_ONEDNN();
+    const std::vector<std::vector<int64_t>> shapes = {{1, 64, 32, 32}, {1, 24, 7, 7},   {3, 16, 9, 9},
+                                                      {1, 40, 30, 31}, {2, 1152, 7, 7}, {1, 5, 3, 3}};
+    uint32_t seed = 900;
+    for (const auto& x_dims : shapes) {
+        SCOPED_TRACE(dims_to_string(x_dims));
+        const int64_t c = x_dims[1];
+        ir::Graph g;
+        ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(x_dims));
+        ir::Node* d =
+            g.add_node(ir::fused::kFusedConv, {x, constant(g, "wd", rand_f32({c, 1, 3, 3}, seed++, -0.5f, 0.5f))},
+                       {"xd"}, "dw", ir::fused::kDomain);
+        d->set_attr("kernel_shape", ints({3, 3}));
+        d->set_attr("pads", ints({1, 1, 1, 1}));
+        d->set_attr("group", i64(c));
+        d->set_attr("post_ops", strs({"relu"}));
+        d->output(0)->set_dtype(DataType::kFloat32);
+        d->output(0)->set_shape(Shape::from_dims(x_dims));
+        ir::Node* p = g.add_node("GlobalAveragePool", {d->output(0)}, {"y"}, "gap");
+        g.add_output(p->output(0));
+        check_against_ref(
+            g, {rand_f32(x_dims, seed++, -2.0f, 2.0f)},
+            {.tol = 1e-5f, .threads = 2, .impls = {{"gap", "qat:gap_nhwc"}}, .layouts = {{"dw", "acdb"}}});
+    }
+}
+
 TEST(OnednnFp32, ConvTranspose) {
     QAT_REQUIRE_ONEDNN();
     const ConvCase cases[] = {

@@ -5,6 +5,7 @@
 // requantize with a linear post-op: y_q = avg(x_q) * xs/ys + (yz - xz*xs/ys), rounded once.
 #include <cmath>
 
+#include "backends/onednn/global_pool.h"
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
 #include "ir/fused_ops.h"
@@ -119,6 +120,15 @@ class PoolKernel : public OnednnKernel {
                                            is_global(kind_) ? "NOTSET" : p_.auto_pad, p_.ceil_mode, &pb, &pe, &out_sp));
         out_dims_ = {x->dim(0), x->dim(1)};
         out_dims_.insert(out_dims_.end(), out_sp.begin(), out_sp.end());
+        // Float global average pool of a channels-last tensor: our loop (global_pool.h).
+        own_gap_ = kind_ == PoolKind::kGlobalAvg && x->dtype() == DataType::kFloat32 && x->rank() == 4 &&
+                   mds[0] == md_t(to_dims(x->dims()), dt::f32, tag::acdb);
+        if (own_gap_) {
+            out_dtype_ = DataType::kFloat32;
+            dst_md_ = plain_md(out_dims_, dt::f32);
+            impl_ = "qat:gap_nhwc";
+            return OkStatus();
+        }
 
         dnnl::algorithm alg = (kind_ == PoolKind::kMax || kind_ == PoolKind::kGlobalMax) ? dnnl::algorithm::pooling_max
                               : p_.include_pad ? dnnl::algorithm::pooling_avg_include_padding
@@ -178,6 +188,18 @@ class PoolKernel : public OnednnKernel {
 
     Status do_run(runtime::KernelContext& ctx) override {
         const Tensor& x = *ctx.input(0);
+        if (own_gap_) {
+            const int threads = std::max(1, ctx.num_threads());
+            const size_t need = static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * sizeof(float);
+            if (gap_scratch_bytes_ < need) {
+                gap_scratch_ = aligned_alloc_bytes(need);
+                gap_scratch_bytes_ = need;
+            }
+            Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+            global_avg_pool_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), x.data<float>(), out->data<float>(), threads,
+                                 static_cast<float*>(gap_scratch_.get()));
+            return declare_layout(ctx, 0, dst_md_);
+        }
         std::unordered_map<int, dnnl::memory> args;
         if (dq_) {
             std::unordered_map<int, dnnl::memory> rargs{{DNNL_ARG_FROM, x_mem_.get(src_in_, x.raw_data())},
@@ -225,6 +247,9 @@ class PoolKernel : public OnednnKernel {
     int32_t zp_val_ = 0;
     MemCache x_mem_, src_mem_, dst_mem_;
     std::string impl_;  // oneDNN's implementation name, for the profile
+    bool own_gap_ = false;
+    std::shared_ptr<void> gap_scratch_;  // per-thread partial sums (global_pool.h)
+    size_t gap_scratch_bytes_ = 0;
 };
 
 void add_pool(runtime::KernelRegistry& reg, const char* op, const char* domain, PoolKind kind) {
