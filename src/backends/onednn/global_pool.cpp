@@ -28,9 +28,6 @@ QAT_GAP_CLONES void sum_pixels(const float* x, int64_t c, int64_t p0, int64_t p1
     }
 }
 
-}  // namespace
-
-namespace {
 constexpr int64_t kPageFloats = 1024;
 // Images smaller than this (floats) stay on one thread: the fork costs more than half the sum.
 constexpr int64_t kSplitMin = 32 * 1024;

@@ -1,9 +1,9 @@
 // Float GlobalAveragePool of a channels-last (NHWC) tensor, as a plain threaded loop for the pool
 // kernel (onednn_pool.cpp): oneDNN 2.6's pooling reads EfficientNet-B0's squeeze-and-excitation
 // inputs (112x112x32 ... 7x7x1152 floats, 17 per inference) at 25-35 GB/s here, ONNX Runtime's
-// NCHWc pool about twice as fast. The loop sums C-vectors of pixels (four pixels per step, four
-// accumulator sets), each thread over its own range of pixels into its own buffer, then adds the
-// threads' sums and divides once.
+// NCHWc pool about twice as fast. The loop adds the C-vectors of four pixels per step into one
+// vector of sums; with one image and several threads each thread sums its own range of pixels into
+// its own page-aligned slice of scratch, then the slices are added and divided once.
 //
 // Float sums in another order than the reference (which sums in double): the mean differs by
 // float rounding only (~1e-7 relative for these sizes).
