@@ -254,6 +254,11 @@ float apply_post_ops(const FusedOpInfo& info, float v, float residual) {
     return v;
 }
 
+bool gate_fits(const std::vector<int64_t>& x, const std::vector<int64_t>& gate) {
+    return x.size() == 4 && gate.size() == 4 && gate[1] == x[1] && gate[2] == 1 && gate[3] == 1 &&
+           (gate[0] == 1 || gate[0] == x[0]);
+}
+
 float weighted_result(const FusedOpInfo& info, int64_t acc, int64_t oc, const float* bias, float residual) {
     const double ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(oc)];
     double v = static_cast<double>(acc) * static_cast<double>(info.x_scale) * ws;

@@ -165,6 +165,10 @@ float apply_activation(PostOp p, float v, const FusedOpInfo& info);
 // All post-ops in order; `residual` is the real-valued residual element (ignored without "add").
 float apply_post_ops(const FusedOpInfo& info, float v, float residual);
 
+// Whether a FusedConv gate of dims `gate` fits an input of dims `x`: [N or 1, C, 1, 1] against
+// [N, C, H, W]. The one shape rule of every backend's gate.
+bool gate_fits(const std::vector<int64_t>& x, const std::vector<int64_t>& gate);
+
 // The result of output channel `oc` of a weighted op (QConv / QConvTranspose / QGemm) from its
 // exact integer sum of (x - x_zero_point) * w: acc * x_scale * w_scales[oc] + bias[oc] in double,
 // then the post-ops in float (`bias` may be null). The reference semantics every kernel matches.

@@ -182,6 +182,22 @@ TEST(OnednnFp32, FusedConvPostOps) {
     }
 }
 
+// A depthwise 3x3 FusedConv (node "dw", padding 1, one post-op) on x of dims `dims`: on oneDNN its
+// output is channels-last, the layout the gate and pool loops read (the tests assert it).
+ir::Value* depthwise_3x3(ir::Graph& g, ir::Value* x, const std::vector<int64_t>& dims, const char* post_op,
+                         uint32_t seed) {
+    const int64_t c = dims[1];
+    ir::Node* d = g.add_node(ir::fused::kFusedConv, {x, constant(g, "wd", rand_f32({c, 1, 3, 3}, seed, -0.5f, 0.5f))},
+                             {"xd"}, "dw", ir::fused::kDomain);
+    d->set_attr("kernel_shape", ints({3, 3}));
+    d->set_attr("pads", ints({1, 1, 1, 1}));
+    d->set_attr("group", i64(c));
+    d->set_attr("post_ops", strs({post_op}));
+    d->output(0)->set_dtype(DataType::kFloat32);
+    d->output(0)->set_shape(Shape::from_dims(dims));
+    return d->output(0);
+}
+
 // FusedConv with a gate (input 4, the squeeze-and-excitation Mul taken in by fuse-fp32-gate):
 // with one gate for the whole batch and an activation >= 4 x M x k the kernel scales a copy of
 // the weights (conv(x, w * g): one more float rounding per weight than the reference's
@@ -220,18 +236,7 @@ TEST(OnednnFp32, FusedConvGate) {
         ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(c.x));
         ir::Value* gate = g.add_input("g", DataType::kFloat32, Shape::from_dims({c.shared_gate ? 1 : n, ch, 1, 1}));
         const std::vector<int64_t> out{n, c.m, h, h};
-        if (c.dw) {
-            ir::Node* d =
-                g.add_node(ir::fused::kFusedConv, {x, constant(g, "wd", rand_f32({ch, 1, 3, 3}, seed++, -0.5f, 0.5f))},
-                           {"xd"}, "dw", ir::fused::kDomain);
-            d->set_attr("kernel_shape", ints({3, 3}));
-            d->set_attr("pads", ints({1, 1, 1, 1}));
-            d->set_attr("group", i64(ch));
-            d->set_attr("post_ops", strs({"swish"}));
-            d->output(0)->set_dtype(DataType::kFloat32);
-            d->output(0)->set_shape(Shape::from_dims(c.x));
-            x = d->output(0);
-        }
+        if (c.dw) x = depthwise_3x3(g, x, c.x, "swish", seed++);
         std::vector<ir::Value*> ins{x, constant(g, "w", rand_f32({c.m, ch, c.k, c.k}, seed++, -0.3f, 0.3f)),
                                     constant(g, "b", rand_f32({c.m}, seed++))};
         const bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), "add") != c.post_ops.end();
@@ -289,19 +294,9 @@ TEST(OnednnFp32, GlobalAveragePoolChannelsLast) {
     uint32_t seed = 900;
     for (const auto& x_dims : shapes) {
         SCOPED_TRACE(dims_to_string(x_dims));
-        const int64_t c = x_dims[1];
         ir::Graph g;
         ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(x_dims));
-        ir::Node* d =
-            g.add_node(ir::fused::kFusedConv, {x, constant(g, "wd", rand_f32({c, 1, 3, 3}, seed++, -0.5f, 0.5f))},
-                       {"xd"}, "dw", ir::fused::kDomain);
-        d->set_attr("kernel_shape", ints({3, 3}));
-        d->set_attr("pads", ints({1, 1, 1, 1}));
-        d->set_attr("group", i64(c));
-        d->set_attr("post_ops", strs({"relu"}));
-        d->output(0)->set_dtype(DataType::kFloat32);
-        d->output(0)->set_shape(Shape::from_dims(x_dims));
-        ir::Node* p = g.add_node("GlobalAveragePool", {d->output(0)}, {"y"}, "gap");
+        ir::Node* p = g.add_node("GlobalAveragePool", {depthwise_3x3(g, x, x_dims, "relu", seed++)}, {"y"}, "gap");
         g.add_output(p->output(0));
         check_against_ref(
             g, {rand_f32(x_dims, seed++, -2.0f, 2.0f)},

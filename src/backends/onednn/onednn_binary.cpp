@@ -282,7 +282,7 @@ class BinaryKernel : public OnednnKernel {
         const auto& g = t1.dims();
         if (g[1] != out_dims_[1] || g[2] != 1 || g[3] != 1 || (g[0] != 1 && g[0] != out_dims_[0])) return false;
         if (!(m1 == plain_md(g, m1.data_type()))) return false;
-        const bool nhwc = src0_md_ == md_t(to_dims(out_dims_), src0_md_.data_type(), tag::acdb);
+        const bool nhwc = is_channels_last(src0_md_);
         if (!nhwc && !(src0_md_ == plain_md(out_dims_, src0_md_.data_type()))) return false;
         ChannelScaleShape s;
         s.n = out_dims_[0];

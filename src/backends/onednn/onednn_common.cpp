@@ -86,6 +86,8 @@ bool is_plain(const md_t& md) {
     return md == plain_md(dims, md.data_type());
 }
 
+bool is_channels_last(const md_t& md) { return md.data.ndims == 4 && md == md_t(md.dims(), md.data_type(), tag::acdb); }
+
 std::string md_to_string(const md_t& md) {
     const char* type = "?";
     switch (md.data_type()) {

@@ -50,6 +50,8 @@ md_t plain_md(const std::vector<int64_t>& dims, dt type);
 md_t with_type(const md_t& md, dt type);
 // Same dims, data type and strides, ignoring extra flags (compensation) and padded dims.
 bool is_plain(const md_t& md);
+// A 4-D desc laid out channels-last (NHWC, oneDNN's "acdb"), dense.
+bool is_channels_last(const md_t& md);
 // "acdb u8", "aBcd16b f32", "plain f32" for logs and reports.
 std::string md_to_string(const md_t& md);
 dnnl::memory::dims to_dims(const std::vector<int64_t>& dims);

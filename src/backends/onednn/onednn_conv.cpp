@@ -180,7 +180,8 @@ class ConvKernel : public OnednnKernel {
         // Gated FusedConv (plan_gate): the gate folded into a per-run copy of the weights, or
         // applied to the input (in place, or into gated_x when the input has other readers).
         bool fold_gate = false;
-        int64_t gate_n = -1;  // the gate's batch dim this state was planned for
+        bool gate_nhwc = false;  // the input the gate scales is channels-last (else NCHW)
+        int64_t gate_n = -1;     // the gate's batch dim this state was planned for
         dnnl::memory gated_weights;
         ReorderCache gate_w_reorder;
         MemCache gate_w_mem;
@@ -207,7 +208,14 @@ class ConvKernel : public OnednnKernel {
             if (!in[3]) return runtime::kernel_error(node_, "residual input is missing");
             res_md = mds[3];
         }
-        const int64_t gate_n = c_.gated && in[4] && in[4]->rank() == 4 ? in[4]->dim(0) : -1;
+        // The gate's shape and the input's layout are fixed until the next prepare: checked here,
+        // not on every run.
+        if (c_.gated &&
+            (!in[4] || in[4]->dtype() != DataType::kFloat32 || !ir::fused::gate_fits(x->dims(), in[4]->dims())))
+            return runtime::kernel_error(node_, "gate (input 4) has shape ",
+                                         in[4] ? dims_to_string(in[4]->dims()) : std::string("(missing)"),
+                                         ", expected [", x->dim(0), " or 1, ", c_.in_channels, ", 1, 1] float32");
+        const int64_t gate_n = c_.gated ? in[4]->dim(0) : -1;
         for (auto& s : states_)
             if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md && s->gate_n == gate_n) {
                 cur_ = s.get();
@@ -364,10 +372,7 @@ class ConvKernel : public OnednnKernel {
             weights_.emplace_back(weights_md, wm);
             st->weights = wm;
         }
-        if (c_.gated) {
-            plan_gate(*st, *x);
-            prepare_gate(*st, weights_md);
-        }
+        if (c_.gated) QAT_RETURN_IF_ERROR(plan_gate(*st, *x, weights_md));
         if (bias_md && !bias_) {
             bias_ = dnnl::memory(bias_md, eng);
             float* b = static_cast<float*>(bias_.get_data_handle());
@@ -397,7 +402,7 @@ class ConvKernel : public OnednnKernel {
         if (st.gemv) return run_gemv(ctx, st, x);
         const void* xdata = x.raw_data();
         dnnl::memory weights = st.weights;
-        if (c_.gated) QAT_RETURN_IF_ERROR(apply_gate(ctx, st, x, &xdata, &weights));
+        if (c_.gated) apply_gate(ctx, st, x, &xdata, &weights);
         std::unordered_map<int, dnnl::memory> args;
         if (st.src_reorder) {
             dnnl::memory& xm = st.x_mem.get(st.x_md, xdata);
@@ -496,18 +501,20 @@ class ConvKernel : public OnednnKernel {
     // input (channel_scale.h, the Mul's own loop). A gate per image folded into a one-image
     // primitive run N times measured slower than the Mul at batch 16 (EfficientNet-B0's 56x56 and
     // 28x28 projections: +0.3-0.5 ms each), so that is not done.
-    void plan_gate(State& st, const Tensor& x) const {
-        if (x.rank() != 4 || st.gate_n < 1) return;  // a malformed gate: apply_gate says so at run
-        if (st.gate_n != 1 && x.dim(0) != 1) return;
+    Status plan_gate(State& st, const Tensor& x, const md_t& weights_md) {
         int64_t k = 1;
         for (auto v : c_.kernel) k *= v;
-        st.fold_gate = x.dim(0) * x.dim(2) * x.dim(3) >= 4 * c_.out_channels * k;
-    }
-
-    void prepare_gate(State& st, const md_t& weights_md) {
-        if (!st.fold_gate) return;
-        st.gated_weights = dnnl::memory(weights_md, cpu_engine());
-        gate_w_.resize(static_cast<size_t>(node_.input(1)->constant().numel()));
+        st.fold_gate = (st.gate_n == 1 || x.dim(0) == 1) && x.dim(0) * x.dim(2) * x.dim(3) >= 4 * c_.out_channels * k;
+        if (st.fold_gate) {
+            st.gated_weights = dnnl::memory(weights_md, cpu_engine());
+            gate_w_.resize(static_cast<size_t>(node_.input(1)->constant().numel()));
+            return OkStatus();
+        }
+        st.gate_nhwc = is_channels_last(st.x_md);
+        if (!st.gate_nhwc && !is_plain(st.x_md))
+            return runtime::kernel_error(node_, "gated input arrived as ", md_to_string(st.x_md),
+                                         " (the gate takes NCHW or NHWC)");
+        return OkStatus();
     }
 
     // The copy of the input the gate scales when it cannot do so in place (allocated once).
@@ -521,45 +528,33 @@ class ConvKernel : public OnednnKernel {
         if (c_.gated && input == 4) return false;
         if (c_.gated && input == 0) {
             const auto* l = dynamic_cast<const OnednnLayout*>(&layout);
-            return l && l->md().data.ndims == 4 && l->md() == md_t(l->md().dims(), l->md().data_type(), tag::acdb);
+            return l && is_channels_last(l->md());
         }
         return OnednnKernel::accepts_layout(input, layout);
     }
 
-    Status apply_gate(runtime::KernelContext& ctx, State& st, const Tensor& x, const void** xdata,
-                      dnnl::memory* weights) {
-        const Tensor* g = ctx.input(4);
-        if (!g || g->dtype() != DataType::kFloat32 || g->rank() != 4 || g->dim(1) != c_.in_channels || g->dim(2) != 1 ||
-            g->dim(3) != 1 || (g->dim(0) != 1 && g->dim(0) != x.dim(0)))
-            return runtime::kernel_error(node_, "gate (input 4) has shape ",
-                                         g ? dims_to_string(g->dims()) : std::string("(missing)"), ", expected [",
-                                         x.dim(0), " or 1, ", c_.in_channels, ", 1, 1] float32");
-        if (g->dim(0) != st.gate_n)
-            return runtime::kernel_error(node_, "gate (input 4) changed shape to ", dims_to_string(g->dims()),
-                                         " without a new prepare");
-        const float* gp = g->data<float>();
+    // The gate for this run (its shape checked at prepare): folded into the weights, or applied to
+    // the input, whose data `xdata` then points at.
+    void apply_gate(runtime::KernelContext& ctx, State& st, const Tensor& x, const void** xdata,
+                    dnnl::memory* weights) {
+        const float* gp = ctx.input(4)->data<float>();
         if (st.fold_gate) {
             fold_weights(st, gp);
             *weights = st.gated_weights;
-            return OkStatus();
+            return;
         }
-        const bool nchw = st.x_md == plain_md(x.dims(), dt::f32);
-        if (!nchw && !(st.x_md == md_t(to_dims(x.dims()), dt::f32, tag::acdb)))
-            return runtime::kernel_error(node_, "gated input arrived as ", md_to_string(st.x_md),
-                                         " (the gate takes NCHW or NHWC)");
         ChannelScaleShape cs;
         cs.n = x.dim(0);
         cs.c = c_.in_channels;
         cs.hw = x.dim(2) * x.dim(3);
-        cs.channels_last = !nchw;
-        cs.gate_per_sample = g->dim(0) != 1;
+        cs.channels_last = st.gate_nhwc;
+        cs.gate_per_sample = st.gate_n != 1;
         // In place when this is the input's last reader, as the Mul it replaces ran: a second
         // buffer for a batch-16 activation measured 1-3% slower on EfficientNet-B0 FP32 here.
         float* dst = ctx.can_overwrite_input(0) && x.storage() ? const_cast<float*>(x.data<float>())
                                                                : static_cast<float*>(gated_x(st));
         channel_scale_f32(cs, x.data<float>(), gp, dst);
         *xdata = dst;
-        return OkStatus();
     }
 
     // st.gated_weights = the weights with input channel c scaled by g[c], in the primitive's layout.

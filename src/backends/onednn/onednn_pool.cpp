@@ -121,8 +121,7 @@ class PoolKernel : public OnednnKernel {
         out_dims_ = {x->dim(0), x->dim(1)};
         out_dims_.insert(out_dims_.end(), out_sp.begin(), out_sp.end());
         // Float global average pool of a channels-last tensor: our loop (global_pool.h).
-        own_gap_ = kind_ == PoolKind::kGlobalAvg && x->dtype() == DataType::kFloat32 && x->rank() == 4 &&
-                   mds[0] == md_t(to_dims(x->dims()), dt::f32, tag::acdb);
+        own_gap_ = kind_ == PoolKind::kGlobalAvg && x->dtype() == DataType::kFloat32 && is_channels_last(mds[0]);
         if (own_gap_) {
             out_dtype_ = DataType::kFloat32;
             dst_md_ = plain_md(out_dims_, dt::f32);

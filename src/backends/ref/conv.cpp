@@ -80,8 +80,7 @@ Status run_conv(runtime::KernelContext& ctx) {
 // x * gate for FusedConv's gate input ([N or 1, C, 1, 1]), in float as the Mul it replaced.
 Result<Tensor> gated_input(const ir::Node& node, const Tensor& x, const Tensor& gate) {
     QAT_RETURN_IF_ERROR(check_dtype(node, gate, "gate", {DataType::kFloat32}));
-    if (x.rank() != 4 || gate.rank() != 4 || gate.dim(1) != x.dim(1) || gate.dim(2) != 1 || gate.dim(3) != 1 ||
-        (gate.dim(0) != 1 && gate.dim(0) != x.dim(0)))
+    if (!ir::fused::gate_fits(x.dims(), gate.dims()))
         return runtime::kernel_error(node, "gate has shape ", dims_to_string(gate.dims()), " for input ",
                                      dims_to_string(x.dims()), ", expected [", x.rank() == 4 ? x.dim(0) : 0, " or 1, ",
                                      x.rank() > 1 ? x.dim(1) : 0, ", 1, 1]");
