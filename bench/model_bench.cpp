@@ -344,6 +344,7 @@ int main(int argc, char** argv) {
     std::printf("%s", kTableHeader);
     std::fflush(stdout);
     std::vector<Row> rows, min_rows;
+    std::string layouts;  // the FP32 engines' layout choice (EngineOptions::fp32_layout = auto)
     nlohmann::json results = nlohmann::json::array();
     for (const auto& name : a.models) {
         models::ZooOptions zo;
@@ -390,6 +391,8 @@ int main(int argc, char** argv) {
             const double ort32 = ort32_ok ? o32.median : -1, ortq = ortq_ok ? oq.median : -1;
             const double ort32_min = ort32_ok ? o32.min : -1, ortq_min = ortq_ok ? oq.min : -1;
             ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
+            const std::string layout = engine::fp32_layout_name(e32->options().fp32_layout);
+            layouts += (layouts.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " " + layout;
             e8 = Status(StatusCode::kCancelled, "freed");
             e32 = Status(StatusCode::kCancelled, "freed");
             Row r;
@@ -432,7 +435,8 @@ int main(int argc, char** argv) {
                                {"int8_fused_ops", cs.int8_ops},
                                {"fp32_ops", cs.fp32_ops},
                                {"fp32_ms", cs.fp32_ms},
-                               {"layout_convert_ms", cs.convert_ms}});
+                               {"layout_convert_ms", cs.convert_ms},
+                               {"fp32_layout", layout}});
         }
     }
     std::string goals = goal_table(rows);
@@ -464,6 +468,7 @@ int main(int argc, char** argv) {
                          " at the end (other work on the machine: the higher, the noisier).\n\n    " + command +
                          "\n\n" + kTableHeader;
         for (const auto& r : rows) md += table_row(r);
+        md += "\nOur FP32 engines' convolution layout, timed at build (`--fp32-layout auto`): " + layouts + ".\n";
         md += "\nGoal check (medians):\n\n" + goals;
         md +=
             "\nThe same from the fastest run of each (min latency; less sensitive to other work on the machine):\n\n" +

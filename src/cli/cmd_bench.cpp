@@ -291,6 +291,7 @@ Status bench(const BenchOptions& opt) {
     j["batch"] = o.engine.batch;
     j["threads"] = threads;
     j["backends"] = backends;
+    j["fp32_layout"] = engine::fp32_layout_name(e.options().fp32_layout);
     j["warmup"] = o.warmup;
     double speedup = 0;
     if (have_ort) {
@@ -378,6 +379,7 @@ Status bench(const BenchOptions& opt) {
     std::printf("qat bench: %s (%s), batch %lld, %d thread%s, backends %s\n", o.model.c_str(),
                 m.source == engine::ModelSource::kEngineFile ? "engine file" : "onnx, built on the fly",
                 static_cast<long long>(o.engine.batch), threads, threads == 1 ? "" : "s", backends.c_str());
+    std::printf("  FP32 convolution layout: %s\n", e.fp32_layout_note().c_str());
     print_stats(ours);
     if (o.profile) {
         std::printf("\nprofile (%d runs, mean per run; GOPS = 2 ops per multiply-add):\n", prof_runs);

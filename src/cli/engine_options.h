@@ -18,6 +18,7 @@ struct EngineFlags {
     int threads = 0;
     int64_t batch = 0;
     bool no_int8 = false;
+    std::string fp32_layout = "auto";
 };
 
 inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, const std::string& batch_help = "") {
@@ -38,6 +39,11 @@ inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, con
             ->group("Engine");
     sub->add_flag("--no-int8", f->no_int8, "Do not lower Q/DQ groups to INT8 ops (FP32 clean-ups only)")
         ->group("Engine");
+    sub->add_option("--fp32-layout", f->fp32_layout,
+                    "Layout of the FP32 convolutions on oneDNN: auto (time both at build when the batch is fixed), "
+                    "backend (oneDNN's choice: channels-last on AVX-512) or blocked (nChw16c); an engine file "
+                    "keeps its own unless this is given")
+        ->group("Engine");
 }
 
 inline Status check_engine_flags(const EngineFlags& f) {
@@ -47,6 +53,8 @@ inline Status check_engine_flags(const EngineFlags& f) {
             for (const auto& a : backends::available_backends()) avail += (avail.empty() ? "" : ", ") + a;
             return invalid_argument("--backend '", b, "' is not available in this build (available: ", avail, ")");
         }
+    if (auto l = engine::parse_fp32_layout(f.fp32_layout); !l.ok())
+        return invalid_argument("--fp32-layout: ", l.status().message());
     return OkStatus();
 }
 
@@ -56,6 +64,7 @@ inline engine::EngineOptions to_engine_options(const EngineFlags& f) {
     o.threads = f.threads;
     o.batch = f.batch;
     o.fuse_int8 = !f.no_int8;
+    o.fp32_layout = engine::parse_fp32_layout(f.fp32_layout).value_or(engine::Fp32Layout::kAuto);
     return o;
 }
 

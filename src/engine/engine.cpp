@@ -60,15 +60,20 @@ int resolve_threads(int threads) {
     return hc > 0 ? static_cast<int>(hc) : 1;
 }
 
-Result<std::unique_ptr<runtime::Plan>> compile(const ir::Graph& g, const EngineOptions& options) {
+}  // namespace
+
+Status Engine::compile(const ir::Graph& g) {
     runtime::PlanOptions po;
     po.registry = &backends::default_registry();
-    po.backends = options.backends;
-    po.num_threads = resolve_threads(options.threads);
-    return runtime::Plan::compile(g, po);
+    po.backends = options_.backends;
+    po.num_threads = resolve_threads(options_.threads);
+    auto c = compile_with_fp32_layout(g, po, options_.fp32_layout);
+    if (!c.ok()) return std::move(c).take_status().with_context("while compiling the engine plan");
+    options_.fp32_layout = c->layout;
+    fp32_layout_note_ = std::move(c->note);
+    plan_ = std::move(c->plan);
+    return OkStatus();
 }
-
-}  // namespace
 
 Status check_model_for_engine(const ir::Graph& graph, const EngineOptions& options) {
     for (const auto& b : options.backends)
@@ -140,9 +145,7 @@ Result<Engine> build_engine(const ir::Graph& graph, const EngineOptions& options
     e.options_ = options;
     e.pass_timings_ms_ = ctx.timings_ms;
     e.pass_rewrites_ = ctx.rewrites;
-    auto plan = compile(*g, options);
-    if (!plan.ok()) return std::move(plan).take_status().with_context("while compiling the engine plan");
-    e.plan_ = std::move(plan).value();
+    QAT_RETURN_IF_ERROR(e.compile(*g));
     return e;
 }
 
@@ -152,9 +155,7 @@ Result<Engine> engine_from_optimized_graph(const ir::Graph& graph, const EngineO
     e.options_ = options;
     std::unique_ptr<ir::Graph> g = graph.clone();
     QAT_RETURN_IF_ERROR(fix_batch(*g, options.batch));
-    auto plan = compile(*g, options);
-    if (!plan.ok()) return std::move(plan).take_status().with_context("while compiling the engine plan");
-    e.plan_ = std::move(plan).value();
+    QAT_RETURN_IF_ERROR(e.compile(*g));
     return e;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "engine/layout_choice.h"
 #include "ir/graph.h"
 #include "runtime/plan.h"
 
@@ -38,6 +39,9 @@ struct EngineOptions {
     int64_t batch = 0;
     // Lower Q/DQ groups to INT8 ops (off: FP32 clean-ups only; for comparisons).
     bool fuse_int8 = true;
+    // Layout of the FP32 convolutions on oneDNN (layout_choice.h): kAuto times the candidates at
+    // build time; a built engine holds the resolved choice (kBackend or kBlocked).
+    Fp32Layout fp32_layout = Fp32Layout::kAuto;
 };
 
 class Engine {
@@ -49,6 +53,8 @@ class Engine {
     // The optimized graph the plan runs (com.qat ops included).
     const ir::Graph& graph() const;
     const EngineOptions& options() const { return options_; }
+    // How options().fp32_layout came about ("blocked (auto, timed at build: ...)").
+    const std::string& fp32_layout_note() const { return fp32_layout_note_; }
     // Threads actually used (options().threads resolved).
     int threads() const;
 
@@ -78,7 +84,11 @@ class Engine {
     friend Result<Engine> engine_from_optimized_graph(const ir::Graph&, const EngineOptions&);
     Engine() = default;
 
+    // Compiles `g` into plan_ with options_, resolving options_.fp32_layout.
+    Status compile(const ir::Graph& g);
+
     EngineOptions options_;
+    std::string fp32_layout_note_;
     std::unique_ptr<runtime::Plan> plan_;
     std::map<std::string, double> pass_timings_ms_;
     std::map<std::string, int> pass_rewrites_;

@@ -54,7 +54,11 @@ std::string tag_name(uint32_t tag) {
 }
 
 nlohmann::json options_to_json(const EngineOptions& o) {
-    return {{"backends", o.backends}, {"threads", o.threads}, {"batch", o.batch}, {"fuse_int8", o.fuse_int8}};
+    return {{"backends", o.backends},
+            {"threads", o.threads},
+            {"batch", o.batch},
+            {"fuse_int8", o.fuse_int8},
+            {"fp32_layout", fp32_layout_name(o.fp32_layout)}};
 }
 
 }  // namespace
@@ -182,6 +186,12 @@ Result<EngineFileContents> parse_engine_file(const std::string& bytes, const std
         c.options.threads = o.value("threads", 0);
         c.options.batch = o.value("batch", int64_t{0});
         c.options.fuse_int8 = o.value("fuse_int8", true);
+        // Files written before the choice existed ran oneDNN's own layouts.
+        auto layout = parse_fp32_layout(o.value("fp32_layout", std::string("backend")));
+        if (!layout.ok() || *layout == Fp32Layout::kAuto)
+            return invalid_argument(what, ": corrupt engine file (META fp32_layout '",
+                                    o.value("fp32_layout", std::string()), "' is not backend or blocked)");
+        c.options.fp32_layout = *layout;
         c.source = meta.value("source", std::string());
     } catch (const std::exception& e) {
         return invalid_argument(what, ": corrupt engine file (META: ", e.what(), ")");
@@ -199,6 +209,7 @@ Result<Engine> load_engine(const std::string& path, const EngineOptions& overrid
     EngineOptions o = c.options;
     if (!overrides.backends.empty()) o.backends = overrides.backends;
     if (overrides.threads > 0) o.threads = overrides.threads;
+    if (overrides.fp32_layout != Fp32Layout::kAuto) o.fp32_layout = overrides.fp32_layout;
     if (overrides.batch > 0) {
         if (o.batch > 0 && o.batch != overrides.batch)
             return invalid_argument(path, ": engine was built for batch ", o.batch, ", asked for batch ",

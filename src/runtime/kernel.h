@@ -95,6 +95,14 @@ class KernelContext {
     std::vector<bool> overwritable_;
 };
 
+// Plan-wide preferences the engine decided at build time (EngineOptions::fp32_layout); kernels
+// that have no such choice ignore them.
+struct KernelHints {
+    // FP32 2-D convolutions: produce (and read, where the channels fill whole blocks) oneDNN's
+    // blocked nChw16c layout instead of the layout the backend would pick on its own.
+    bool fp32_conv_blocked = false;
+};
+
 class Kernel {
   public:
     virtual ~Kernel() = default;
@@ -104,6 +112,8 @@ class Kernel {
         return OkStatus();
     }
     virtual Status run(KernelContext& ctx) = 0;
+    // Called once, right after the kernel is created, before any prepare().
+    virtual void set_hints(const KernelHints& hints) { (void)hints; }
     // Optional: bytes of prepacked state, for reports.
     virtual size_t prepacked_bytes() const { return 0; }
     // Optional: the implementation the last prepare() chose (e.g. oneDNN's

@@ -130,6 +130,7 @@ Result<std::unique_ptr<Plan>> Plan::compile(const ir::Graph& graph, const PlanOp
             auto k = st.candidate->create(*n);
             if (!k.ok()) return std::move(k).take_status().with_context("while creating the kernel of " + n->desc());
             st.kernel = std::move(k).value();
+            st.kernel->set_hints(options.hints);
         }
         for (const ir::Value* in : n->inputs()) {
             if (!in) {

@@ -36,6 +36,7 @@ struct PlanOptions {
     const KernelRegistry* registry = nullptr;  // required
     std::vector<std::string> backends;         // allowed backends, in no particular order; empty = all
     int num_threads = 1;
+    KernelHints hints;  // handed to every kernel the plan creates
 };
 
 // Called after each node ran, with its outputs (e.g. calibration observers, per-layer compare).

@@ -227,7 +227,9 @@ TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_NE(t.out.find("latency ms: min"), std::string::npos) << t.out;
 
+    EXPECT_EQ(j["fp32_layout"], "backend") << "a model this small is not timed";
     expect_error("bench " + cli_test::quote(model) + " --batch 0", "bench", {"--batch"});
+    expect_error("bench " + cli_test::quote(model) + " --fp32-layout sideways", "bench", {"--fp32-layout", "sideways"});
     expect_error("bench " + cli_test::quote(path("missing.onnx")), "bench", {"missing.onnx"});
     ASSERT_EQ(
         run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --batch 2").exit_code,

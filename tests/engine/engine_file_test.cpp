@@ -157,6 +157,15 @@ TEST_F(EngineFileTest, RefusesCorruptTruncatedAndMismatchedFiles) {
     std::memcpy(&other[16], "9.9.9\0\0\0", 8);
     expect_refused(other, "built by qat 9.9.9");
     expect_refused(good + "xx", "unexpected bytes");
+    // A META naming an FP32 layout nobody knows, checksum recomputed: the content is what is wrong.
+    std::string bad_layout = good;
+    const size_t at = bad_layout.find("\"fp32_layout\":\"backend\"");
+    ASSERT_NE(at, std::string::npos);
+    bad_layout.replace(at + 15, 7, "sideway");
+    const uint64_t sum =
+        engine::fnv1a64(bad_layout.data() + engine::kEngineHeaderSize, bad_layout.size() - engine::kEngineHeaderSize);
+    for (int i = 0; i < 8; ++i) bad_layout[40 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+    expect_refused(bad_layout, "fp32_layout 'sideway'");
     auto onnx_bytes = onnx::export_model_bytes(*g);
     ASSERT_TRUE(onnx_bytes.ok());
     expect_refused(*onnx_bytes, "not a qat engine file");

@@ -251,23 +251,34 @@ TEST_P(Fp32ZooModels, EnginePassesKeepFloatModelsWithin1e4) {
 
 // The same float models on the fast backends (oneDNN: fused FP32 convolutions, EfficientNet's
 // squeeze-and-excitation gates folded into the projection weights at batch 1 and applied to the
-// input at batch 3) against the reference run of the original graph, within 1e-4 as above.
+// input at batch 3) against the reference run of the original graph, within 1e-4 as above; in
+// both FP32 convolution layouts (engine/layout_choice.h: oneDNN's own, and nChw16c asked for).
 TEST_P(Fp32ZooModels, EveryBackendKeepsFloatModelsWithin1e4) {
     if (backends::available_backends().size() < 2)
         GTEST_SKIP() << "only the reference backend is compiled in (build with oneDNN to run this)";
     auto g = zoo(GetParam());
     ASSERT_TRUE(g);
-    engine::EngineOptions fast;
-    fast.threads = 2;
-    auto e = engine::build_engine(*g, fast);
-    ASSERT_TRUE(e.ok()) << e.status().to_string();
-    for (int64_t n : {1, 3}) {
-        SCOPED_TRACE("batch " + std::to_string(n));
-        Tensor x = random_tensor({n, 1, 28, 28}, 14 + static_cast<uint64_t>(n), 0.0f, 1.0f);
-        auto ref = test::run_ref(*g, {x});
-        auto got = e->run(std::vector<Tensor>{x});
-        ASSERT_TRUE(got.ok()) << got.status().to_string();
-        EXPECT_LE(test::rel_diff((*got)[0], ref[0]), 1e-4);
+    for (engine::Fp32Layout layout : {engine::Fp32Layout::kBackend, engine::Fp32Layout::kBlocked}) {
+        SCOPED_TRACE(std::string("layout ") + engine::fp32_layout_name(layout));
+        engine::EngineOptions fast;
+        fast.threads = 2;
+        fast.fp32_layout = layout;
+        auto e = engine::build_engine(*g, fast);
+        ASSERT_TRUE(e.ok()) << e.status().to_string();
+        EXPECT_EQ(e->options().fp32_layout, layout);
+        e->plan().set_profiling(true);
+        for (int64_t n : {1, 3}) {
+            SCOPED_TRACE("batch " + std::to_string(n));
+            Tensor x = random_tensor({n, 1, 28, 28}, 14 + static_cast<uint64_t>(n), 0.0f, 1.0f);
+            auto ref = test::run_ref(*g, {x});
+            auto got = e->run(std::vector<Tensor>{x});
+            ASSERT_TRUE(got.ok()) << got.status().to_string();
+            EXPECT_LE(test::rel_diff((*got)[0], ref[0]), 1e-4);
+        }
+        // The hint reached the convolutions: nChw16c outputs when asked for.
+        int blocked = 0;
+        for (const auto& p : e->plan().profile()) blocked += p.out_layout.find("aBcd16b") != std::string::npos;
+        if (layout == engine::Fp32Layout::kBlocked) EXPECT_GT(blocked, 0);
     }
 }
 

@@ -156,6 +156,8 @@ class ConvKernel : public OnednnKernel {
         return cur_->gemv ? std::string(kGemvImpl) : cur_->impl;
     }
 
+    void set_hints(const runtime::KernelHints& hints) override { hints_ = hints; }
+
     size_t prepacked_bytes() const override {
         size_t b = 0;
         for (const auto& w : weights_) b += w.second.get_desc().get_size();
@@ -307,8 +309,12 @@ class ConvKernel : public OnednnKernel {
             attr = st->epi.attr;
             dst_t = st->epi.dst_type;
         }
-        md_t src_any(to_dims(x->dims()), src_t, tag::any);
-        md_t dst_any(to_dims(st->out_dims), dst_t, tag::any);
+        // The engine's FP32 layout choice (KernelHints): nChw16c out, and in where the input
+        // channels fill whole blocks (a 3-channel image stays plain: oneDNN's first-layer kernel).
+        const tag out_tag = blocked_fp32(*x) ? tag::aBcd16b : tag::any;
+        const tag in_tag = out_tag == tag::aBcd16b && x->dim(1) % 16 == 0 ? tag::aBcd16b : tag::any;
+        md_t src_any(to_dims(x->dims()), src_t, in_tag);
+        md_t dst_any(to_dims(st->out_dims), dst_t, out_tag);
         auto dd = [](const std::vector<int64_t>& v, int64_t sub) {
             dnnl::memory::dims d;
             for (auto e : v) d.push_back(e - sub);
@@ -580,6 +586,12 @@ class ConvKernel : public OnednnKernel {
         return true;
     }
 
+    // FP32 2-D convolutions follow KernelHints::fp32_conv_blocked, except those of a 1x1 input
+    // (squeeze-and-excitation vectors: no pixels to block).
+    bool blocked_fp32(const Tensor& x) const {
+        return hints_.fp32_conv_blocked && !c_.quantized && !c_.transpose && c_.spatial == 2 && x.dim(2) * x.dim(3) > 1;
+    }
+
     bool winograd_candidate() const {
         if (c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != 1) return false;
         for (size_t i = 0; i < 2; ++i)
@@ -596,6 +608,7 @@ class ConvKernel : public OnednnKernel {
     }
 
     ConvDesc c_;
+    runtime::KernelHints hints_;
     QParams q_;
     std::unique_ptr<PointwiseGemv> gemv_;
     std::vector<float> gate_w_;  // the gate-scaled plain weights of a folding run

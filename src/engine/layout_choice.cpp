@@ -1,0 +1,137 @@
+#include "engine/layout_choice.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "core/logging.h"
+#include "core/tensor.h"
+#include "ir/fused_ops.h"
+
+namespace qat::engine {
+namespace {
+
+bool is_float_conv(const ir::Node& n) {
+    const bool conv = (n.op_type() == "Conv" && n.domain().empty()) ||
+                      (n.op_type() == "FusedConv" && n.domain() == ir::fused::kDomain);
+    return conv && n.num_inputs() > 1 && n.input(0) && n.input(1) && n.input(0)->dtype() == DataType::kFloat32 &&
+           n.num_outputs() > 0 && n.output(0)->dtype() == DataType::kFloat32;
+}
+
+// Zero inputs of every required graph input; false when one has no static shape.
+bool zero_inputs(const runtime::Plan& plan, std::map<std::string, Tensor>* out) {
+    for (const auto& name : plan.input_names()) {
+        const ir::Value* v = plan.graph().find_value(name);
+        if (!v || v->is_constant()) continue;
+        auto dims = v->shape().static_dims();
+        if (!dims || v->dtype() == DataType::kUndefined) return false;
+        (*out)[name] = Tensor::zeros(v->dtype(), *dims);
+    }
+    return true;
+}
+
+// Milliseconds of one run; negative when the run fails.
+double time_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = plan.run(inputs);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!r.ok()) {
+        QAT_VLOG("engine") << "layout timing run failed: " << r.status().to_string();
+        return -1;
+    }
+    return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+std::string ms(double v) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%.2f ms", v);
+    return b;
+}
+
+}  // namespace
+
+const char* fp32_layout_name(Fp32Layout l) {
+    switch (l) {
+        case Fp32Layout::kAuto:
+            return "auto";
+        case Fp32Layout::kBackend:
+            return "backend";
+        case Fp32Layout::kBlocked:
+            return "blocked";
+    }
+    return "?";
+}
+
+Result<Fp32Layout> parse_fp32_layout(const std::string& s) {
+    for (Fp32Layout l : {Fp32Layout::kAuto, Fp32Layout::kBackend, Fp32Layout::kBlocked})
+        if (s == fp32_layout_name(l)) return l;
+    return invalid_argument("FP32 layout '", s, "' is not one of auto, backend, blocked");
+}
+
+int64_t fp32_conv_macs(const runtime::Plan& plan) {
+    int64_t macs = 0;
+    for (const auto& st : plan.steps()) {
+        if (!st.node || st.backend != "onednn" || !is_float_conv(*st.node)) continue;
+        auto out = st.node->output(0)->shape().numel();
+        auto w = st.node->input(1)->shape().static_dims();
+        if (!out || !w || w->size() < 2) continue;
+        int64_t per_out = 1;  // C/group x kernel taps
+        for (size_t i = 1; i < w->size(); ++i) per_out *= (*w)[i];
+        macs += *out * per_out;
+    }
+    return macs;
+}
+
+Result<LayoutChoice> compile_with_fp32_layout(const ir::Graph& graph, const runtime::PlanOptions& base,
+                                              Fp32Layout requested) {
+    auto compile = [&](Fp32Layout l) {
+        runtime::PlanOptions po = base;
+        po.hints.fp32_conv_blocked = l == Fp32Layout::kBlocked;
+        return runtime::Plan::compile(graph, po);
+    };
+    LayoutChoice c;
+    c.layout = requested == Fp32Layout::kBlocked ? Fp32Layout::kBlocked : Fp32Layout::kBackend;
+    QAT_ASSIGN_OR_RETURN(c.plan, compile(c.layout));
+    if (requested != Fp32Layout::kAuto) {
+        c.note = std::string(fp32_layout_name(c.layout)) + " (set by the options or the engine file, not timed)";
+        return c;
+    }
+    std::map<std::string, Tensor> inputs;
+    if (!zero_inputs(*c.plan, &inputs)) {
+        c.note = "backend (auto: not timed, an input has no static shape; fix the batch to time)";
+        return c;
+    }
+    const int64_t macs = fp32_conv_macs(*c.plan);
+    if (macs < kMinTimedMacs) {
+        c.note = "backend (auto: " + std::to_string(macs / 1'000'000) + "M FP32 convolution multiply-adds on oneDNN, " +
+                 "fewer than the " + std::to_string(kMinTimedMacs / 1'000'000) + "M worth timing)";
+        return c;
+    }
+    QAT_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Plan> blocked, compile(Fp32Layout::kBlocked));
+    // One warm-up run each (prepare, first touch of the buffers), then three alternating rounds;
+    // the fastest run of each counts (the least disturbed by other work on the machine).
+    double best[2] = {1e300, 1e300};
+    runtime::Plan* plans[2] = {c.plan.get(), blocked.get()};
+    for (int round = -1; round < 3; ++round)
+        for (int k = 0; k < 2; ++k) {
+            int i = (round & 1) ? 1 - k : k;
+            double t = time_run(*plans[i], inputs);
+            if (t < 0) {
+                c.note = "backend (auto: a timing run on zero inputs failed)";
+                return c;
+            }
+            if (round >= 0) best[i] = std::min(best[i], t);
+        }
+    const std::string times = "backend " + ms(best[0]) + ", blocked " + ms(best[1]) + " per run";
+    if (best[1] < 0.97 * best[0]) {
+        c.layout = Fp32Layout::kBlocked;
+        c.plan = std::move(blocked);
+        c.note = "blocked (auto, timed at build: " + times + ")";
+    } else {
+        c.note = "backend (auto, timed at build: " + times + ")";
+    }
+    return c;
+}
+
+}  // namespace qat::engine
