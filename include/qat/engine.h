@@ -31,6 +31,9 @@ struct EngineOptions {
     int threads = 0;                    // kernel threads; 0: every core
     int64_t batch = 0;                  // > 0: fix the batch dim at build time; 0: dynamic
     bool int8 = true;                   // false: keep Q/DQ groups unfused (for comparisons)
+    // Layout of the FP32 convolutions on oneDNN: "auto" (both timed at build when the batch is
+    // fixed, the faster kept), "backend" (oneDNN's choice) or "blocked" (nChw16c). docs/ENGINE.md.
+    std::string fp32_layout = "auto";
 };
 
 class Engine {
@@ -38,7 +41,8 @@ class Engine {
     // Builds from a model. Errors: an uncalibrated model, bad Q/DQ parameters, an unknown
     // backend, a batch that contradicts the model.
     static Result<Engine> build(const Model& model, const EngineOptions& options = {});
-    // Loads an engine file (options override the stored backends / threads when set).
+    // Loads an engine file (options override the stored backends / threads / fp32_layout when set,
+    // fp32_layout other than "auto").
     static Result<Engine> load(const std::string& path, const EngineOptions& options = {});
 
     Engine(Engine&&) noexcept;

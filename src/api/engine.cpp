@@ -21,6 +21,8 @@ namespace {
         }
     if (o.threads < 0) return invalid_argument("EngineOptions::threads must be >= 0, got ", o.threads);
     if (o.batch < 0) return invalid_argument("EngineOptions::batch must be >= 0, got ", o.batch);
+    if (auto l = engine::parse_fp32_layout(o.fp32_layout); !l.ok())
+        return invalid_argument("EngineOptions::fp32_layout: ", l.status().message());
     return OkStatus();
 }
 
@@ -30,6 +32,7 @@ engine::EngineOptions to_engine_options(const EngineOptions& o) {
     e.threads = o.threads;
     e.batch = o.batch;
     e.fuse_int8 = o.int8;
+    e.fp32_layout = engine::parse_fp32_layout(o.fp32_layout).value_or(engine::Fp32Layout::kAuto);
     return e;
 }
 

@@ -301,6 +301,11 @@ TEST_F(ApiTest, RunRejectsWrongInputs) {
     auto badopt = qa::Engine::build(m, {.backends = {"tpu"}});
     ASSERT_FALSE(badopt.ok());
     EXPECT_NE(badopt.status().message().find("tpu"), std::string::npos) << badopt.status().message();
+    auto badlayout = qa::Engine::build(m, {.fp32_layout = "sideways"});
+    ASSERT_FALSE(badlayout.ok());
+    EXPECT_NE(badlayout.status().message().find("fp32_layout: FP32 layout 'sideways'"), std::string::npos)
+        << badlayout.status().message();
+    EXPECT_TRUE(qa::Engine::build(m, {.threads = 1, .fp32_layout = "blocked"}).ok());
 }
 
 TEST(ApiStatus, ResultAndStatusBasics) {
