@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <vector>
 
 #include "core/logging.h"
 #include "core/tensor.h"
+#include "engine/explain.h"
 #include "ir/fused_ops.h"
 
 namespace qat::engine {
@@ -73,12 +75,11 @@ int64_t fp32_conv_macs(const runtime::Plan& plan) {
     int64_t macs = 0;
     for (const auto& st : plan.steps()) {
         if (!st.node || st.backend != "onednn" || !is_float_conv(*st.node)) continue;
-        auto out = st.node->output(0)->shape().numel();
-        auto w = st.node->input(1)->shape().static_dims();
-        if (!out || !w || w->size() < 2) continue;
-        int64_t per_out = 1;  // C/group x kernel taps
-        for (size_t i = 1; i < w->size(); ++i) per_out *= (*w)[i];
-        macs += *out * per_out;
+        auto out = st.node->output(0)->shape().static_dims();
+        std::vector<std::vector<int64_t>> ins;
+        for (const ir::Value* v : st.node->inputs())
+            ins.push_back(v ? v->shape().static_dims().value_or(std::vector<int64_t>{}) : std::vector<int64_t>{});
+        if (out) macs += std::max<int64_t>(0, node_macs(*st.node, ins, *out));
     }
     return macs;
 }

@@ -47,6 +47,15 @@ std::unique_ptr<ir::Graph> tiny_qdq_model() {
 
 class EngineCli : public CliTest {
   protected:
+    // Runs `qat <args>` expecting exit 0 and one JSON object on stdout; null (with the failures
+    // recorded) otherwise.
+    nlohmann::json run_json(const std::string& args) {
+        auto r = run(args);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << r.out;
+        return r.exit_code == 0 && !j.is_discarded() ? j : nlohmann::json();
+    }
     std::string save(const ir::Graph& g, const std::string& name) {
         std::string p = path(name);
         Status s = onnx::save_model(g, p);
@@ -200,11 +209,9 @@ TEST_F(EngineCli, RunTakesAnEngineFile) {
 
 TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
     std::string model = save(*tiny_qdq_model(), "m.onnx");
-    auto r =
-        run("bench " + cli_test::quote(model) + " --batch 3 --threads 1 --warmup 1 --iterations 7 --profile --json");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(j.is_discarded()) << r.out;
+    auto j = run_json("bench " + cli_test::quote(model) +
+                      " --batch 3 --threads 1 --warmup 1 --iterations 7 --profile --json");
+    ASSERT_TRUE(j.is_object());
     EXPECT_EQ(j["batch"], 3);
     EXPECT_EQ(j["threads"], 1);
     EXPECT_EQ(j["iterations"], 7);
@@ -235,10 +242,8 @@ TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
         run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --batch 2").exit_code,
         0);
     // Without --batch, an engine file with a fixed batch is timed at that batch.
-    auto eb = run("bench " + cli_test::quote(path("m.engine")) + " --iterations 2 --warmup 0 --json");
-    ASSERT_EQ(eb.exit_code, 0) << eb.err;
-    auto ej = nlohmann::json::parse(eb.out, nullptr, false);
-    ASSERT_FALSE(ej.is_discarded()) << eb.out;
+    auto ej = run_json("bench " + cli_test::quote(path("m.engine")) + " --iterations 2 --warmup 0 --json");
+    ASSERT_TRUE(ej.is_object());
     EXPECT_EQ(ej["batch"], 2);
     EXPECT_EQ(ej["source"], "engine");
     expect_error("bench " + cli_test::quote(path("m.engine")) + " --compare-ort --iterations 1", "bench",
@@ -251,12 +256,10 @@ TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
 TEST_F(EngineCli, BenchComparesWithOnnxRuntime) {
     if (const std::string why = qat::testing::ort_missing_reason(); !why.empty()) GTEST_SKIP() << why;
     std::string model = save(*tiny_qdq_model(), "m.onnx");
-    auto r = run("bench " + cli_test::quote(model) +
-                 " --batch 2 --threads 1 --warmup 1 --iterations 5 --compare-ort --json");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(j.is_discarded()) << r.out;
-    ASSERT_TRUE(j.contains("ort")) << r.out;
+    auto j = run_json("bench " + cli_test::quote(model) +
+                      " --batch 2 --threads 1 --warmup 1 --iterations 5 --compare-ort --json");
+    ASSERT_TRUE(j.is_object());
+    ASSERT_TRUE(j.contains("ort")) << j.dump();
     EXPECT_EQ(j["ort"]["batch"], 2);
     EXPECT_EQ(j["ort"]["threads"], 1);
     const double ort_median = j["ort"]["latency_ms"]["median"].get<double>();
@@ -269,12 +272,10 @@ TEST_F(EngineCli, BenchComparesWithOnnxRuntime) {
 TEST_F(EngineCli, BenchProfilesOnnxRuntimeToo) {
     if (const std::string why = qat::testing::ort_missing_reason(); !why.empty()) GTEST_SKIP() << why;
     std::string model = save(*tiny_qdq_model(), "m.onnx");
-    auto r = run("bench " + cli_test::quote(model) +
-                 " --threads 1 --warmup 1 --iterations 4 --compare-ort --profile --peak-gops 100 --json");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(j.is_discarded()) << r.out;
-    ASSERT_TRUE(j.contains("ort_profile")) << r.out;
+    auto j = run_json("bench " + cli_test::quote(model) +
+                      " --threads 1 --warmup 1 --iterations 4 --compare-ort --profile --peak-gops 100 --json");
+    ASSERT_TRUE(j.is_object());
+    ASSERT_TRUE(j.contains("ort_profile")) << j.dump();
     const auto& p = j["ort_profile"];
     EXPECT_GE(p["runs"].get<int>(), 3);
     ASSERT_FALSE(p["nodes"].empty()) << p.dump();
@@ -369,11 +370,9 @@ TEST_F(EngineCli, EvalTopKMatchesClosedForm) {
     }
     ASSERT_LT(top1, n);  // the data set has misses, so the numbers below are not trivial
     ASSERT_LT(top5, n);
-    auto r = run("eval " + cli_test::quote(model) + " --data " + cli_test::quote("idx:" + dir().string()) +
-                 " --batch 32 --json --backend ref");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(j.is_discarded()) << r.out;
+    auto j = run_json("eval " + cli_test::quote(model) + " --data " + cli_test::quote("idx:" + dir().string()) +
+                      " --batch 32 --json --backend ref");
+    ASSERT_TRUE(j.is_object());
     EXPECT_EQ(j["samples"], n);
     EXPECT_NEAR(j["top1"].get<double>(), 100.0 * top1 / n, 1e-9);
     EXPECT_NEAR(j["top5"].get<double>(), 100.0 * top5 / n, 1e-9);

@@ -155,7 +155,7 @@ class ConvKernel : public OnednnKernel {
     std::string implementation() const override {
         if (!cur_) return std::string();
         if (cur_->gemv) return kGemvImpl;
-        return cur_->own_swish ? cur_->impl + " + qat:swish" : cur_->impl;
+        return own_swish() ? cur_->impl + " + qat:swish" : cur_->impl;
     }
 
     void set_hints(const runtime::KernelHints& hints) override { hints_ = hints; }
@@ -180,8 +180,7 @@ class ConvKernel : public OnednnKernel {
         std::shared_ptr<void> src_scratch;
         MemCache src_mem, dst_mem, res_mem, x_mem, res_out_mem;
         ReorderCache src_reorder_prim, res_reorder_prim;
-        bool gemv = false;       // pointwise_gemv.h instead of the primitive
-        bool own_swish = false;  // the float swish last in the chain runs on swish.h after the primitive
+        bool gemv = false;  // pointwise_gemv.h instead of the primitive
         // Gated FusedConv (plan_gate): the gate folded into a per-run copy of the weights, or
         // applied to the input (in place, or into gated_x when the input has other readers).
         bool fold_gate = false;
@@ -309,8 +308,7 @@ class ConvKernel : public OnednnKernel {
             // A float swish last runs on swish.h's loop after the primitive (a third of oneDNN's
             // post-op cost); the rest of the chain stays in the primitive.
             QParams chain = q_;
-            st->own_swish = !c_.quantized && !chain.post_ops.empty() && chain.post_ops.back() == "swish";
-            if (st->own_swish) chain.post_ops.pop_back();
+            if (own_swish()) chain.post_ops.pop_back();
             QAT_ASSIGN_OR_RETURN(st->epi,
                                  build_epilogue(chain, 1 << 1, res_md ? &res_md : nullptr,
                                                 c_.quantized && pointwise() ? kInt8SumResidualMaxBytes : SIZE_MAX));
@@ -460,7 +458,7 @@ class ConvKernel : public OnednnKernel {
         st.prim.execute(cpu_stream(), args);
         cpu_stream().wait();
         // Elementwise, so any layout will do; a padded block's zeros stay zero.
-        if (st.own_swish)
+        if (own_swish())
             swish_inplace(static_cast<float*>(out->raw_data()),
                           static_cast<int64_t>(st.dst_md.get_size() / sizeof(float)), ctx.num_threads());
         return declare_layout(ctx, 0, st.dst_md);
@@ -596,6 +594,11 @@ class ConvKernel : public OnednnKernel {
         for (auto k : c_.kernel)
             if (k != 1) return false;
         return true;
+    }
+
+    // A float chain ending in swish: the primitive runs the rest, swish.h the swish.
+    bool own_swish() const {
+        return c_.post_ops && !c_.quantized && !q_.post_ops.empty() && q_.post_ops.back() == "swish";
     }
 
     // FP32 2-D convolutions follow KernelHints::fp32_conv_blocked, except those of a 1x1 input
