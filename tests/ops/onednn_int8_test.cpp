@@ -297,6 +297,21 @@ TEST(OnednnInt8, QConvGeometry) {
     for (const auto& c : cases) run_qconv(c);
 }
 
+// The output quantization cases of the own kernels' lists: uint8 with a zero point, int8 with a
+// zero point and per-tensor weights without bias.
+template <typename Add>
+void add_output_cases(Add& add) {
+    add("uint8 output with zero point 128", [](QCase& c) {
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("int8 output with zero point -7, per-tensor weights, no bias", [](QCase& c) {
+        c.yzp = -7;
+        c.per_channel = false;
+        c.bias = false;
+    });
+}
+
 // 1x1 convolutions of a 1x1 input (the squeeze-and-excitation reduce / expand) run on
 // pointwise_gemv.h's loop, which evaluates the reference's own formula (exact integer sums, the
 // real value in double, the same post-op and quantization code): outputs equal the reference
@@ -324,15 +339,7 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
         c.x = {3, 48, 1, 1};
     });
     add("float out", [](QCase& c) { c.out = fused::kOnnxFloat; });
-    add("uint8 out with zero point", [](QCase& c) {
-        c.out = fused::kOnnxUint8;
-        c.yzp = 128;
-    });
-    add("y zero point, per-tensor weights, no bias", [](QCase& c) {
-        c.yzp = -7;
-        c.per_channel = false;
-        c.bias = false;
-    });
+    add_output_cases(add);
     add("uint8 input with zero point 128", [](QCase& c) {
         c.xt = D::kUint8;
         c.xzp = 128;
@@ -363,6 +370,86 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     res.residual = D::kInt8;
     res.post_ops = {"add", "relu"};
     run_qconv(res, {.tol = 1e-5f, .lsb = 1});
+}
+
+// Whether this machine runs pointwise_int8.h (the kernel for INT8 1x1 convolutions with swish).
+bool has_vnni_kernel() {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
+// INT8 1x1 convolutions whose post-ops include swish run on pointwise_int8.h (a VNNI product of our
+// own with the epilogue in registers and a swish for int8 results): within 1 step of the
+// reference, on 1 and 2 threads, tails of pixels (not a multiple of the 6-pixel tile) and of
+// channels (not a multiple of 16), several 64-channel blocks, both thread splits (pixels; output
+// channels when they outnumber the pixels), s8 / u8 inputs with zero points, strides, residuals.
+TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    QCase base;
+    base.x = {1, 32, 7, 9};
+    base.k = {1, 1};
+    base.m = 40;
+    base.post_ops = {"swish"};
+    auto add = case_adder(cases, base);
+    add("s8 input", [](QCase&) {});
+    add("s8 input with zero point -5", [](QCase& c) { c.xzp = -5; });
+    add("u8 input with zero point 100", [](QCase& c) {
+        c.xt = D::kUint8;
+        c.xzp = 100;
+    });
+    add("u8 input, zero point 0", [](QCase& c) { c.xt = D::kUint8; });
+    add("16 -> 96 channels, batch 2", [](QCase& c) {
+        c.x = {2, 16, 12, 10};
+        c.m = 96;
+    });
+    add("48 -> 1152 channels on a 3x3 image (channel split)", [](QCase& c) {
+        c.x = {1, 48, 3, 3};
+        c.m = 1152;
+    });
+    add("stride 2", [](QCase& c) {
+        c.x = {2, 24, 9, 11};
+        c.strides = {2, 2};
+    });
+    add_output_cases(add);
+    add("add (s8 residual, zero point 3) then swish", [](QCase& c) {
+        c.post_ops = {"add", "swish"};
+        c.residual = D::kInt8;
+        c.rzp = 3;
+    });
+    add("swish then add (u8 residual, zero point 128)", [](QCase& c) {
+        c.post_ops = {"swish", "add"};
+        c.residual = D::kUint8;
+        c.rzp = 128;
+    });
+    add("clip, swish", [](QCase& c) { c.post_ops = {"clip", "swish"}; });
+    add("relu, swish", [](QCase& c) { c.post_ops = {"relu", "swish"}; });
+    add("leaky_relu, swish", [](QCase& c) { c.post_ops = {"leaky_relu", "swish"}; });
+    add("hard_swish, swish", [](QCase& c) { c.post_ops = {"hard_swish", "swish"}; });
+    const bool own = has_vnni_kernel();
+    if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
+    for (const auto& c : cases)
+        for (int threads : {1, 2}) {
+            Expect e{.tol = 1e-5f, .lsb = 1, .threads = threads};
+            if (own) e.impls = {{"qconv", "qat:int8_1x1"}};
+            run_qconv(c, e);
+        }
+
+    // What the kernel does not take stays on oneDNN: input channels not a multiple of 4, float
+    // output, sigmoid, padding, no swish.
+    std::vector<QCase> others;
+    auto other = case_adder(others, base);
+    other("30 input channels", [](QCase& c) { c.x = {1, 30, 7, 9}; });
+    other("float output", [](QCase& c) { c.out = fused::kOnnxFloat; });
+    other("sigmoid, swish", [](QCase& c) { c.post_ops = {"sigmoid", "swish"}; });
+    other("padded", [](QCase& c) { c.pads = {1, 1, 1, 1}; });
+    other("relu only", [](QCase& c) { c.post_ops = {"relu"}; });
+    for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
 }
 
 // QuantizeLinear of a plain NCHW image with up to 16 channels (the network input) goes straight
@@ -683,6 +770,41 @@ TEST(OnednnInt8, SqueezeExciteScaleFastPath) {
                 }
             }
     }
+}
+
+// Swish 1x1 convolutions (pointwise_int8.h) between oneDNN ones: channels-last in and out, a
+// residual accumulated in place over its buffer when this op is its last reader, or into a new
+// buffer when the residual is also a graph output; dynamic batch, 2 threads.
+void swish_net(bool residual_is_output) {
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{Dim::symbolic("N"), 3, 10, 10});
+    ir::Node* q =
+        g.add_node("QuantizeLinear",
+                   {x, constant(g, "qs", Tensor::scalar<float>(0.02f)), constant(g, "qz", Tensor::scalar<int8_t>(0))},
+                   {"xq"}, "quant");
+    ir::Node* c1 = qconv(g, q->output(0), 3, 24, 3, "c1", {"swish"});
+    ir::Node* c2 = qconv(g, c1->output(0), 24, 40, 1, "c2", {"swish"});
+    ir::Node* c3 = qconv(g, c2->output(0), 40, 24, 1, "c3", {"add", "swish"}, c1->output(0));
+    g.add_output(c3->output(0));
+    if (residual_is_output) g.add_output(c1->output(0));
+    Expect e;
+    e.threads = 2;
+    // Each op is within 1 step of the reference; a one-step difference in c1 or c2 feeds the next
+    // convolution, so c3 gets 2.
+    e.lsb = 2;
+    e.more_inputs = {{rand_f32({3, 3, 10, 10}, 5, -2, 2)}};
+    if (has_vnni_kernel()) e.impls = {{"c2", "qat:int8_1x1"}, {"c3", "qat:int8_1x1"}};
+    check_against_ref(g, {rand_f32({2, 3, 10, 10}, 6, -2, 2)}, e);
+}
+
+TEST(OnednnInt8, SwishNetInPlaceResidual) {
+    QAT_REQUIRE_ONEDNN();
+    swish_net(false);
+}
+
+TEST(OnednnInt8, SwishNetResidualAlsoGraphOutput) {
+    QAT_REQUIRE_ONEDNN();
+    swish_net(true);
 }
 
 TEST(OnednnInt8, QuantizedNetLayoutHandOffInPlaceResidual) {

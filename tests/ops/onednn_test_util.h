@@ -67,6 +67,8 @@ struct Expect {
     bool expect_blocked = false;  // some step must hand a non-plain layout to the next
     // (node name, text its implementation must contain), checked in the oneDNN plan's profile.
     std::vector<std::pair<std::string, std::string>> impls;
+    // (node name, text its implementation must not contain), from the same profile.
+    std::vector<std::pair<std::string, std::string>> not_impls;
     // (node name, text its output layout must contain, e.g. "acdb"), from the same profile.
     std::vector<std::pair<std::string, std::string>> layouts;
 };
@@ -136,6 +138,12 @@ inline void check_against_ref(const ir::Graph& g, const std::vector<Tensor>& inp
         for (const auto& p : (*fast)->profile())
             if (p.node->name() == node) impl = p.implementation;
         EXPECT_NE(impl.find(text), std::string::npos) << node << " ran '" << impl << "', expected '" << text << "'";
+    }
+    for (const auto& [node, text] : e.not_impls) {
+        std::string impl = "(node not found)";
+        for (const auto& p : (*fast)->profile())
+            if (p.node->name() == node) impl = p.implementation;
+        EXPECT_EQ(impl.find(text), std::string::npos) << node << " ran '" << impl << "', not expected";
     }
     for (const auto& [node, text] : e.layouts) {
         std::string layout = "(node not found)";

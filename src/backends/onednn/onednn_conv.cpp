@@ -15,6 +15,7 @@
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
 #include "backends/onednn/pointwise_gemv.h"
+#include "backends/onednn/pointwise_int8.h"
 #include "backends/onednn/swish.h"
 #include "core/logging.h"
 #include "ir/fused_ops.h"
@@ -150,11 +151,18 @@ class ConvKernel : public OnednnKernel {
             Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
         }
+        if (c_.post_ops) {
+            auto r = ir::fused::read_fused_op(n);
+            QAT_ASSERT(r.ok(), "supports() accepted ", n.desc(), ": ", r.status().message());
+            info_ = std::move(*r);
+            own_1x1_fits_ = c_.quantized && pointwise_int8_fits(*info_, c_.in_channels);
+        }
     }
 
     std::string implementation() const override {
         if (!cur_) return std::string();
         if (cur_->gemv) return kGemvImpl;
+        if (cur_->own_1x1) return kInt8PointwiseImpl;
         return own_swish() ? cur_->impl + " + qat:swish" : cur_->impl;
     }
 
@@ -163,7 +171,7 @@ class ConvKernel : public OnednnKernel {
     size_t prepacked_bytes() const override {
         size_t b = 0;
         for (const auto& w : weights_) b += w.second.get_desc().get_size();
-        return b;
+        return b + (own_1x1_ ? own_1x1_->packed_bytes() : 0);
     }
 
   protected:
@@ -180,7 +188,11 @@ class ConvKernel : public OnednnKernel {
         std::shared_ptr<void> src_scratch;
         MemCache src_mem, dst_mem, res_mem, x_mem, res_out_mem;
         ReorderCache src_reorder_prim, res_reorder_prim;
-        bool gemv = false;  // pointwise_gemv.h instead of the primitive
+        bool gemv = false;     // pointwise_gemv.h instead of the primitive
+        bool own_1x1 = false;  // pointwise_int8.h instead of the primitive
+        PointwiseInt8Geometry geom;
+        md_t res_nhwc_md;                   // own_1x1: the residual as the kernel reads it
+        std::shared_ptr<void> res_scratch;  // own_1x1: the residual reordered there (else null)
         // Gated FusedConv (plan_gate): the gate folded into a per-run copy of the weights, or
         // applied to the input (in place, or into gated_x when the input has other readers).
         bool fold_gate = false;
@@ -224,6 +236,7 @@ class ConvKernel : public OnednnKernel {
             if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md && s->gate_n == gate_n) {
                 cur_ = s.get();
                 if (cur_->gemv && !probing_) prepare_gemv();  // the state may come from a probe
+                if (cur_->own_1x1 && !probing_) prepare_own_1x1(*cur_);
                 return OkStatus();
             }
         auto st = std::make_unique<State>();
@@ -261,6 +274,11 @@ class ConvKernel : public OnednnKernel {
             st->gemv = true;
             st->dst_md = plain_md(st->out_dims, c_.quantized ? to_dnnl(q_.out_type()) : dt::f32);
             if (!probing_) prepare_gemv();
+            return keep_state(std::move(st));
+        }
+        if (own_1x1_candidate(pb, pe, res_md)) {
+            plan_own_1x1(*st, *x, mds[0]);
+            if (!probing_) prepare_own_1x1(*st);
             return keep_state(std::move(st));
         }
 
@@ -412,6 +430,7 @@ class ConvKernel : public OnednnKernel {
         State& st = *cur_;
         const Tensor& x = *ctx.input(0);
         if (st.gemv) return run_gemv(ctx, st, x);
+        if (st.own_1x1) return run_own_1x1(ctx, st, x);
         const void* xdata = x.raw_data();
         dnnl::memory weights = st.weights;
         if (c_.gated) apply_gate(ctx, st, x, &xdata, &weights);
@@ -466,6 +485,83 @@ class ConvKernel : public OnednnKernel {
 
   private:
     static constexpr const char* kGemvImpl = "qat:gemv";
+    static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
+
+    // An INT8 1x1 convolution whose post-ops include swish, for pointwise_int8.h: no padding, a
+    // quantized residual if any.
+    bool own_1x1_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe, const md_t& res_md) const {
+        if (!own_1x1_fits_ || !pointwise() || c_.spatial != 2 || !pointwise_int8_available()) return false;
+        for (size_t i = 0; i < 2; ++i)
+            if (pb[i] != 0 || pe[i] != 0) return false;
+        return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
+    }
+
+    // The kernel reads and writes channels-last: other input / residual layouts are reordered
+    // into scratch first, as oneDNN's primitive does with the layouts it does not take.
+    void plan_own_1x1(State& st, const Tensor& x, const md_t& x_md) {
+        st.own_1x1 = true;
+        st.dst_md = md_t(to_dims(st.out_dims), own_1x1_dst_type(), tag::acdb);
+        st.geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3), c_.strides[0], c_.strides[1]};
+        st.src_md = md_t(x_md.dims(), x_md.data_type(), tag::acdb);
+        st.src_reorder = !(st.src_md == x_md);
+        if (st.res_md) st.res_nhwc_md = md_t(st.res_md.dims(), st.res_md.data_type(), tag::acdb);
+    }
+
+    // The output's storage label: int8 that a ReLU (or a clip at >= 0) leaves non-negative, with
+    // zero point 0, is labelled u8 as build_epilogue does for the primitive (same bytes, 0..127),
+    // so that the next convolution takes oneDNN's u8 kernels.
+    dt own_1x1_dst_type() const {
+        const ir::fused::FusedOpInfo& i = *info_;
+        if (i.out_dtype != DataType::kInt8) return to_dnnl(i.out_dtype);
+        if (i.y_zero_point != 0 || i.post_ops.empty()) return dt::s8;
+        const ir::fused::PostOp last = i.post_ops.back();
+        const bool nonneg =
+            last == ir::fused::PostOp::kRelu || (last == ir::fused::PostOp::kClip && i.clip_min >= 0.0f);
+        return nonneg ? dt::u8 : dt::s8;
+    }
+
+    // What a run of the state needs (not made while probing): the reorder scratch, and the kernel's
+    // packed weights for the input's storage label (a u8-labelled int8 tensor holds 0..127: read
+    // as u8).
+    void prepare_own_1x1(State& st) {
+        if (st.src_reorder && !st.src_scratch) st.src_scratch = aligned_alloc_bytes(st.src_md.get_size());
+        if (st.res_md && !(st.res_nhwc_md == st.res_md) && !st.res_scratch)
+            st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
+        const bool x_is_u8 = st.x_md.data_type() == dt::u8;
+        if (own_1x1_ && own_1x1_->x_is_u8() == x_is_u8) return;
+        own_1x1_ = std::make_unique<PointwiseInt8>();
+        const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
+        own_1x1_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_,
+                       x_is_u8);
+    }
+
+    Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
+        const void* xdata = x.raw_data();
+        if (st.src_reorder) {
+            st.src_reorder_prim.run(st.x_mem.get(st.x_md, xdata), st.src_mem.get(st.src_md, st.src_scratch.get()));
+            xdata = st.src_scratch.get();
+        }
+        const DataType out_t = q_.out_type();
+        const Tensor* r = q_.has_residual() ? ctx.input(3) : nullptr;
+        const void* rdata = r ? r->raw_data() : nullptr;
+        Tensor* out = nullptr;
+        if (r && st.res_scratch) {
+            st.res_reorder_prim.run(st.res_mem.get(st.res_md, rdata),
+                                    st.res_out_mem.get(st.res_nhwc_md, st.res_scratch.get()));
+            rdata = st.res_scratch.get();
+        }
+        // In place over a channels-last residual when this is its last reader: each output element
+        // is written after its own residual element was read, by the thread that read it.
+        if (r && !st.res_scratch && r->dtype() == out_t && ctx.can_overwrite_input(3) && r->storage()) {
+            ctx.set_output(0, Tensor::from_storage(out_t, st.out_dims, r->storage()));
+            out = &ctx.output(0);
+        } else {
+            out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+        }
+        own_1x1_->run(st.geom, xdata, rdata, st.res_md && st.res_md.data_type() == dt::u8, out->raw_data(),
+                      ctx.num_threads());
+        return declare_layout(ctx, 0, st.dst_md);
+    }
 
     // A 1x1 convolution of a 1x1 input without residual, small enough for pointwise_gemv.h, whose
     // input bytes are N x C row-major (a plain or channels-last desc; blocked ones are declined).
@@ -486,17 +582,11 @@ class ConvKernel : public OnednnKernel {
         if (gemv_) return;
         const Tensor& w = node_.input(1)->constant();
         const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
-        std::optional<ir::fused::FusedOpInfo> info;
-        if (c_.post_ops) {
-            auto r = ir::fused::read_fused_op(node_);
-            QAT_ASSERT(r.ok(), "supports() accepted ", node_.desc(), ": ", r.status().message());
-            info = std::move(*r);
-        }
         gemv_ = std::make_unique<PointwiseGemv>();
         if (c_.quantized)
-            gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info);
+            gemv_->init_int8(w.data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_);
         else
-            gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels, bias, info ? &*info : nullptr);
+            gemv_->init_f32(w.data<float>(), c_.out_channels, c_.in_channels, bias, info_ ? &*info_ : nullptr);
     }
 
     Status run_gemv(runtime::KernelContext& ctx, State& st, const Tensor& x) {
@@ -626,6 +716,9 @@ class ConvKernel : public OnednnKernel {
     runtime::KernelHints hints_;
     QParams q_;
     std::unique_ptr<PointwiseGemv> gemv_;
+    std::optional<ir::fused::FusedOpInfo> info_;  // ops with post-ops: the attributes
+    bool own_1x1_fits_ = false;                   // INT8 with a chain pointwise_int8.h runs
+    std::unique_ptr<PointwiseInt8> own_1x1_;
     std::vector<float> gate_w_;  // the gate-scaled plain weights of a folding run
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;

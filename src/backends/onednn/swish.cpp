@@ -4,7 +4,6 @@
 #include <cmath>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own undefined-vector helpers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -22,26 +21,6 @@ void swish_plain(float* y, int64_t n) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) inline __m512 swish16(__m512 x) {
-    // e = exp(-|x|) = 2^k * 2^f, k = round(z), f = z - k in [-0.5, 0.5], z = -|x| log2(e).
-    const __m512 z =
-        _mm512_mul_ps(_mm512_min_ps(_mm512_abs_ps(x), _mm512_set1_ps(87.0f)), _mm512_set1_ps(-1.44269504f));
-    const __m512 k = _mm512_roundscale_ps(z, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 f = _mm512_sub_ps(z, k);
-    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.3333558e-3f), f, _mm512_set1_ps(9.6181291e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    const __m512 e = _mm512_scalef_ps(p, k);
-    // r = 1 / (1 + e) = sigmoid(|x|); sigmoid(x) = r for x >= 0, e * r below.
-    const __m512 d = _mm512_add_ps(e, _mm512_set1_ps(1.0f));
-    __m512 r = _mm512_rcp14_ps(d);
-    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
-    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    return _mm512_mul_ps(x, _mm512_mask_mul_ps(r, neg, r, e));
-}
-
 __attribute__((target("avx512f"))) void swish_avx512(float* y, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, swish16(_mm512_loadu_ps(y + i)));

@@ -1,0 +1,68 @@
+// INT8 1x1 convolutions whose post-ops include swish, as a matrix product of our own with the
+// whole epilogue (scales, bias, post-ops, requantization) applied while the sums are still in
+// registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
+//
+// Why: oneDNN 2.6 evaluates a swish post-op at ~20 cycles per 16 outputs; on EfficientNet-B0's
+// 1x1 expand convolutions that was most of their time (blocks2.0.expand at batch 16: 5.4 ms with
+// swish, 2.0 ms with a ReLU in its place). This kernel's swish (swish.h's loop body) costs about
+// half. Convolutions without swish stay on oneDNN: there this kernel measured even with
+// brgconv_1x1 on hot data and 3-5% slower within ResNet-50 (docs/BENCHMARKS.md).
+//
+// The product: pixels x input channels (u8 or s8, one row of K bytes per pixel, channels-last)
+// times weights packed once as [K/4][64 output channels][4] per block of 64 output channels, 6
+// pixels x 64 channels of int32 sums per tile (24 registers) with vpdpbusd. s8 inputs are read as
+// u8 by flipping the sign bit (x + 128); that 128 and the input zero point are taken back exactly
+// per output channel in int32 (zp * sum of the channel's weights). Then, in float, as the
+// reference (ir::fused::weighted_result): acc * x_scale * w_scale[m] + bias[m], the post-ops in
+// order (add, relu, clip, leaky_relu, hard_swish, swish: swish.h's), and y =
+// saturate(round_half_even(v / y_scale) + zp) with v / y_scale computed as v * (1 / y_scale): the
+// same integer except next to a tie, within the one int8 step every fused kernel is held to.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ir/fused_ops.h"
+
+namespace qat::onednn {
+
+// Whether this machine runs the kernel (AVX-512 F, BW, VL and VNNI).
+bool pointwise_int8_available();
+
+// Whether a fused op fits: quantized output, post-ops among those above and a swish among them,
+// K % 4 == 0 (whole dwords of input per broadcast).
+bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels);
+
+// Where the pixels are: n images of h x w outputs, read from an in_h x in_w input with strides.
+struct PointwiseInt8Geometry {
+    int64_t n = 1, h = 0, w = 0;
+    int64_t in_h = 0, in_w = 0;
+    int64_t stride_h = 1, stride_w = 1;
+};
+
+class PointwiseInt8 {
+  public:
+    // w: M x K row-major int8 (ONNX [M, K, 1, 1]); bias: M floats in real units or null.
+    // x_is_u8: how the input's bytes are stored (a u8-labelled int8 tensor holds 0..127).
+    void init(const int8_t* w, int64_t m, int64_t k, const float* bias, const ir::fused::FusedOpInfo& info,
+              bool x_is_u8);
+
+    // x: n x in_h x in_w x K bytes; residual (null without "add") and y: n x h x w x M bytes.
+    // y may be the residual's own buffer. Runs on up to `threads` OpenMP threads.
+    void run(const PointwiseInt8Geometry& g, const void* x, const void* residual, bool residual_is_u8, void* y,
+             int threads) const;
+
+    bool x_is_u8() const { return x_u8_; }
+    size_t packed_bytes() const { return packed_.size(); }
+
+  private:
+    int64_t m_ = 0, k_ = 0;
+    bool x_u8_ = true;
+    ir::fused::FusedOpInfo info_;
+    std::vector<int8_t> packed_;  // per 64-channel block [K/4][width][4], M padded to 16
+    std::vector<float> scale_;    // x_scale * w_scale[m], padded to whole blocks with zeros
+    std::vector<float> bias_;     // real units, padded
+    std::vector<int32_t> comp_;   // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
+};
+
+}  // namespace qat::onednn
