@@ -316,6 +316,8 @@ void add_output_cases(Add& add) {
 // pointwise_gemv.h's loop, which evaluates the reference's own formula (exact integer sums, the
 // real value in double, the same post-op and quantization code): outputs equal the reference
 // exactly. Shapes outside its limits (residual, > 256 outputs) stay on oneDNN, within 1 step.
+// Chains with swish or sigmoid go to pointwise_int8.h first where it runs (the next test), so
+// those cases here have input channels that are not a multiple of 4, which it declines.
 TEST(OnednnInt8, QConvPointwiseGemv) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -327,9 +329,12 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     auto add = case_adder(cases, base);
     add("plain s8 -> s8", [](QCase&) {});
     add("relu", [](QCase& c) { c.post_ops = {"relu"}; });
-    add("swish (reduce)", [](QCase& c) { c.post_ops = {"swish"}; });
-    add("sigmoid (expand), 8 -> 200", [](QCase& c) {
-        c.x = {1, 8, 1, 1};
+    add("swish (reduce), 46 -> 24", [](QCase& c) {
+        c.x = {1, 46, 1, 1};
+        c.post_ops = {"swish"};
+    });
+    add("sigmoid (expand), 6 -> 200", [](QCase& c) {
+        c.x = {1, 6, 1, 1};
         c.m = 200;
         c.post_ops = {"sigmoid"};
     });
@@ -359,7 +364,7 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     // Outside the loop's limits: oneDNN's kernel, the usual bound.
     QCase big;
     big.name = "1152 outputs (oneDNN)";
-    big.x = {1, 48, 1, 1};
+    big.x = {1, 46, 1, 1};
     big.k = {1, 1};
     big.m = 1152;
     big.post_ops = {"sigmoid"};
@@ -372,7 +377,8 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     run_qconv(res, {.tol = 1e-5f, .lsb = 1});
 }
 
-// Whether this machine runs pointwise_int8.h (the kernel for INT8 1x1 convolutions with swish).
+// Whether this machine runs pointwise_int8.h (the kernel for INT8 1x1 convolutions with swish or
+// sigmoid).
 bool has_vnni_kernel() {
 #if defined(__x86_64__)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -382,11 +388,12 @@ bool has_vnni_kernel() {
 #endif
 }
 
-// INT8 1x1 convolutions whose post-ops include swish run on pointwise_int8.h (a VNNI product of our
-// own with the epilogue in registers and a swish for int8 results): within 1 step of the
-// reference, on 1 and 2 threads, tails of pixels (not a multiple of the 6-pixel tile) and of
-// channels (not a multiple of 16), several 64-channel blocks, both thread splits (pixels; output
-// channels when they outnumber the pixels), s8 / u8 inputs with zero points, strides, residuals.
+// INT8 1x1 convolutions whose post-ops include swish or sigmoid run on pointwise_int8.h (a VNNI
+// product of our own with the epilogue in registers): within 1 step of the reference, on 1 and 2
+// threads, tails of pixels (not a multiple of the 6-pixel tile) and of channels (not a multiple of
+// 16), several 64-channel blocks, both thread splits (pixels; output channels when they outnumber
+// the pixels), s8 / u8 inputs with zero points, strides, residuals, 1x1 inputs (the
+// squeeze-and-excitation convolutions, before the GEMV loop).
 TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -431,6 +438,16 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     add("relu, swish", [](QCase& c) { c.post_ops = {"relu", "swish"}; });
     add("leaky_relu, swish", [](QCase& c) { c.post_ops = {"leaky_relu", "swish"}; });
     add("hard_swish, swish", [](QCase& c) { c.post_ops = {"hard_swish", "swish"}; });
+    add("sigmoid, swish", [](QCase& c) { c.post_ops = {"sigmoid", "swish"}; });
+    add("sigmoid alone (squeeze-and-excitation expand): 1x1 input, 48 -> 1152", [](QCase& c) {
+        c.x = {1, 48, 1, 1};
+        c.m = 1152;
+        c.post_ops = {"sigmoid"};
+    });
+    add("swish (squeeze-and-excitation reduce): 1x1 inputs, batch 3, 1152 -> 48", [](QCase& c) {
+        c.x = {3, 1152, 1, 1};
+        c.m = 48;
+    });
     const bool own = has_vnni_kernel();
     if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
     for (const auto& c : cases)
@@ -441,12 +458,11 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
         }
 
     // What the kernel does not take stays on oneDNN: input channels not a multiple of 4, float
-    // output, sigmoid, padding, no swish.
+    // output, padding, neither swish nor sigmoid.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("30 input channels", [](QCase& c) { c.x = {1, 30, 7, 9}; });
     other("float output", [](QCase& c) { c.out = fused::kOnnxFloat; });
-    other("sigmoid, swish", [](QCase& c) { c.post_ops = {"sigmoid", "swish"}; });
     other("padded", [](QCase& c) { c.pads = {1, 1, 1, 1}; });
     other("relu only", [](QCase& c) { c.post_ops = {"relu"}; });
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});

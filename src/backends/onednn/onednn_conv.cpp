@@ -270,15 +270,18 @@ class ConvKernel : public OnednnKernel {
         }
         st->out_dims = {x->dim(0), c_.out_channels};
         st->out_dims.insert(st->out_dims.end(), out_sp.begin(), out_sp.end());
+        // The own kernel before the GEMV loop: on squeeze-and-excitation vectors it is faster too
+        // (EfficientNet-B0's 32 SE convolutions at batch 1, quiet machine: 0.21-0.25 -> 0.19-0.22
+        // ms in all; at batch 16, where the GEMV loop declines them, oneDNN's brgconv_1x1 remains).
+        if (own_1x1_candidate(pb, pe, res_md)) {
+            plan_own_1x1(*st, *x, mds[0]);
+            if (!probing_) prepare_own_1x1(*st);
+            return keep_state(std::move(st));
+        }
         if (gemv_candidate(*x, mds[0], pb, pe)) {
             st->gemv = true;
             st->dst_md = plain_md(st->out_dims, c_.quantized ? to_dnnl(q_.out_type()) : dt::f32);
             if (!probing_) prepare_gemv();
-            return keep_state(std::move(st));
-        }
-        if (own_1x1_candidate(pb, pe, res_md)) {
-            plan_own_1x1(*st, *x, mds[0]);
-            if (!probing_) prepare_own_1x1(*st);
             return keep_state(std::move(st));
         }
 
@@ -487,8 +490,8 @@ class ConvKernel : public OnednnKernel {
     static constexpr const char* kGemvImpl = "qat:gemv";
     static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
 
-    // An INT8 1x1 convolution whose post-ops include swish, for pointwise_int8.h: no padding, a
-    // quantized residual if any.
+    // An INT8 1x1 convolution whose post-ops include swish or sigmoid, for pointwise_int8.h: no
+    // padding, a quantized residual if any.
     bool own_1x1_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe, const md_t& res_md) const {
         if (!own_1x1_fits_ || !pointwise() || c_.spatial != 2 || !pointwise_int8_available()) return false;
         for (size_t i = 0; i < 2; ++i)

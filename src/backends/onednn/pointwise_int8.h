@@ -1,22 +1,19 @@
-// INT8 1x1 convolutions whose post-ops include swish, as a matrix product of our own with the
-// whole epilogue (scales, bias, post-ops, requantization) applied while the sums are still in
-// registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
+// INT8 1x1 convolutions whose post-ops include swish or sigmoid, as a matrix product of our own
+// with the whole epilogue (int8_epilogue.h: scales, bias, post-ops, requantization) applied while
+// the sums are still in registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
 //
-// Why: oneDNN 2.6 evaluates a swish post-op at ~20 cycles per 16 outputs; on EfficientNet-B0's
-// 1x1 expand convolutions that was most of their time (blocks2.0.expand at batch 16: 5.4 ms with
-// swish, 2.0 ms with a ReLU in its place). This kernel's swish (swish.h's loop body) costs about
-// half. Convolutions without swish stay on oneDNN: there this kernel measured even with
-// brgconv_1x1 on hot data and 3-5% slower within ResNet-50 (docs/BENCHMARKS.md).
+// Why: oneDNN 2.6 evaluates a swish (or sigmoid) post-op at ~20 cycles per 16 outputs; on
+// EfficientNet-B0's 1x1 expand convolutions that was most of their time (blocks2.0.expand at batch
+// 16: 5.4 ms with swish, 2.0 ms with a ReLU in its place). This kernel's (swish.h's) costs about
+// half. The squeeze-and-excitation convolutions (a 1x1 input) take it too. Convolutions without
+// either stay on oneDNN: there this kernel measured even with brgconv_1x1 on hot data and a few
+// percent slower within ResNet-50 (docs/BENCHMARKS.md).
 //
 // The product: pixels x input channels (u8 or s8, one row of K bytes per pixel, channels-last)
 // times weights packed once as [K/4][64 output channels][4] per block of 64 output channels, 6
 // pixels x 64 channels of int32 sums per tile (24 registers) with vpdpbusd. s8 inputs are read as
 // u8 by flipping the sign bit (x + 128); that 128 and the input zero point are taken back exactly
-// per output channel in int32 (zp * sum of the channel's weights). Then, in float, as the
-// reference (ir::fused::weighted_result): acc * x_scale * w_scale[m] + bias[m], the post-ops in
-// order (add, relu, clip, leaky_relu, hard_swish, swish: swish.h's), and y =
-// saturate(round_half_even(v / y_scale) + zp) with v / y_scale computed as v * (1 / y_scale): the
-// same integer except next to a tie, within the one int8 step every fused kernel is held to.
+// per output channel in int32 (zp * sum of the channel's weights) before the epilogue.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +26,8 @@ namespace qat::onednn {
 // Whether this machine runs the kernel (AVX-512 F, BW, VL and VNNI).
 bool pointwise_int8_available();
 
-// Whether a fused op fits: quantized output, post-ops among those above and a swish among them,
-// K % 4 == 0 (whole dwords of input per broadcast).
+// Whether a fused op fits: quantized output, a swish or sigmoid among its post-ops, K % 4 == 0
+// (whole dwords of input per broadcast).
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels);
 
 // Where the pixels are: n images of h x w outputs, read from an in_h x in_w input with strides.

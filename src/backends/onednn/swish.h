@@ -19,11 +19,11 @@
 namespace qat::onednn {
 
 #if defined(__x86_64__)
-// swish of 16 floats: the loop's body, and the swish of the INT8 1x1 kernel's epilogue
-// (pointwise_int8.cpp). A variant with a degree-3 polynomial and no Newton step (3e-4
-// relative) was tried there and dropped: its error is one-sided, and over EfficientNet-B0's 16
-// swish convolutions the engine drifted from ONNX Runtime (27.9 dB instead of 40.4).
-__attribute__((target("avx512f"), always_inline)) inline __m512 swish16(__m512 x) {
+// sigmoid of 16 floats: the loop's core, also the INT8 epilogues' sigmoid and swish
+// (int8_epilogue.h). A variant with a degree-3 polynomial and no Newton step (3e-4 relative) was
+// tried there and dropped: its error is one-sided, and over EfficientNet-B0's 16 swish
+// convolutions the engine drifted from ONNX Runtime (27.9 dB instead of 40.4).
+__attribute__((target("avx512f"), always_inline)) inline __m512 sigmoid16(__m512 x) {
     // e = exp(-|x|) = 2^k * 2^f, k = round(z), f = z - k in [-0.5, 0.5], z = -|x| log2(e).
     const __m512 z =
         _mm512_mul_ps(_mm512_min_ps(_mm512_abs_ps(x), _mm512_set1_ps(87.0f)), _mm512_set1_ps(-1.44269504f));
@@ -40,7 +40,11 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 swish16(__m512 x
     __m512 r = _mm512_rcp14_ps(d);
     r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
     const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    return _mm512_mul_ps(x, _mm512_mask_mul_ps(r, neg, r, e));
+    return _mm512_mask_mul_ps(r, neg, r, e);
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 swish16(__m512 x) {
+    return _mm512_mul_ps(x, sigmoid16(x));
 }
 #endif
 
