@@ -12,6 +12,7 @@ namespace {
 
 constexpr int64_t kBlock = 64;  // output channels per packed block (4 registers of 16)
 constexpr int kRows = 6;        // pixels per tile: 6 x 4 accumulators + 4 weights + 1 broadcast
+constexpr int64_t kMaxChannels = 32768;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -85,7 +86,9 @@ bool pointwise_int8_available() { return int8_epilogue_available(); }
 
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels) {
     const auto& ops = info.post_ops;
-    return int8_epilogue_fits(info) && in_channels % 4 == 0 &&
+    // int32 sums of up to 255 * 127 per input channel (and the zero point term) stay far from
+    // overflow up to kMaxChannels.
+    return int8_epilogue_fits(info) && in_channels % 4 == 0 && in_channels <= kMaxChannels &&
            (std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSwish) != ops.end() ||
             std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSigmoid) != ops.end());
 }

@@ -27,7 +27,7 @@ namespace qat::onednn {
 bool pointwise_int8_available();
 
 // Whether a fused op fits: quantized output, a swish or sigmoid among its post-ops, K % 4 == 0
-// (whole dwords of input per broadcast).
+// (whole dwords of input per broadcast), K <= 32768 (int32 sums).
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels);
 
 // Where the pixels are: n images of h x w outputs, read from an in_h x in_w input with strides.
