@@ -187,10 +187,11 @@ Result<EngineFileContents> parse_engine_file(const std::string& bytes, const std
         c.options.batch = o.value("batch", int64_t{0});
         c.options.fuse_int8 = o.value("fuse_int8", true);
         // Files written before the choice existed ran oneDNN's own layouts.
-        auto layout = parse_fp32_layout(o.value("fp32_layout", std::string("backend")));
+        const std::string layout_name = o.value("fp32_layout", std::string("backend"));
+        auto layout = parse_fp32_layout(layout_name);
         if (!layout.ok() || *layout == Fp32Layout::kAuto)
-            return invalid_argument(what, ": corrupt engine file (META fp32_layout '",
-                                    o.value("fp32_layout", std::string()), "' is not backend or blocked)");
+            return invalid_argument(what, ": corrupt engine file (META fp32_layout '", layout_name,
+                                    "' is not backend or blocked)");
         c.options.fp32_layout = *layout;
         c.source = meta.value("source", std::string());
     } catch (const std::exception& e) {

@@ -15,8 +15,7 @@ namespace qat::engine {
 namespace {
 
 bool is_float_conv(const ir::Node& n) {
-    const bool conv = (n.op_type() == "Conv" && n.domain().empty()) ||
-                      (n.op_type() == "FusedConv" && n.domain() == ir::fused::kDomain);
+    const bool conv = (n.op_type() == "Conv" && n.domain().empty()) || ir::fused::is_fp32_fused_op(n);
     return conv && n.num_inputs() > 1 && n.input(0) && n.input(1) && n.input(0)->dtype() == DataType::kFloat32 &&
            n.num_outputs() > 0 && n.output(0)->dtype() == DataType::kFloat32;
 }

@@ -295,7 +295,7 @@ Status check_post_ops(const std::vector<std::string>& post_ops) {
     return OkStatus();
 }
 
-Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p) {
+Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p, ir::fused::FusedOpInfo* info_out) {
     // One reading of the attributes for every backend (ir/fused_ops.h).
     auto info = ir::fused::read_fused_op(node);
     if (!info.ok()) return info.status();
@@ -316,7 +316,15 @@ Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p) 
     if (p->w_scales.size() != 1 && p->w_scales.size() != num_out_channels)
         return invalid_argument("w_scales has ", p->w_scales.size(), " entries for ", num_out_channels,
                                 " output channels");
-    return check_post_ops(p->post_ops);
+    QAT_RETURN_IF_ERROR(check_post_ops(p->post_ops));
+    if (info_out) *info_out = std::move(*info);
+    return OkStatus();
+}
+
+bool int8_output_stored_as_u8(const QParams& p) {
+    if (p.out_dtype != ir::fused::kOnnxInt8 || p.y_zero_point != 0 || p.post_ops.empty()) return false;
+    const std::string& last = p.post_ops.back();
+    return last == "relu" || (last == "leaky_relu" && p.alpha == 0.0f) || (last == "clip" && p.clip_min >= 0.0f);
 }
 
 namespace {
@@ -411,14 +419,9 @@ Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* resid
     }
     if (p.out_dtype == ir::fused::kOnnxInt8) {
         e.dst_type = dt::s8;
-        // Non-negative int8 (ReLU or clip at >= 0 last, zero point 0) is stored as u8; the clamp
-        // at 127 keeps int8's saturation.
-        bool nonneg = false;
-        if (p.y_zero_point == 0 && !ops.empty() && ops.back().kind == PlannedOp::kEltwise) {
-            const PlannedOp& l = ops.back();
-            nonneg = (l.alg == alg::eltwise_relu && l.alpha == 0.0f) || (l.alg == alg::eltwise_clip && l.alpha >= 0.0f);
-        }
-        if (nonneg) {
+        // Non-negative int8 is stored as u8; the clamp at 127 keeps int8's saturation. The last
+        // planned op is then the chain's relu / clip (scaled to output units at most).
+        if (int8_output_stored_as_u8(p)) {
             e.dst_type = dt::u8;
             e.u8_storage = true;
             PlannedOp& l = ops.back();

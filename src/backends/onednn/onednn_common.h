@@ -22,6 +22,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "ir/fused_ops.h"
 #include "ir/graph.h"
 #include "runtime/allocator.h"
 #include "runtime/kernel.h"
@@ -161,7 +162,12 @@ struct QParams {
 };
 
 // Reads and checks the attributes of a QConv / QConvTranspose / QGemm node: OK, or the reason.
-Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p);
+// `info`, when given, receives the attributes as ir::fused read them (for loops of our own).
+Status parse_qparams(const ir::Node& node, size_t num_out_channels, QParams* p, ir::fused::FusedOpInfo* info = nullptr);
+// Whether an int8 output is non-negative by construction (a ReLU, a leaky ReLU of slope 0 or a
+// clip at >= 0 last, zero point 0): stored as u8 (same bytes for 0..127), so that the next
+// convolution takes oneDNN's u8 kernels.
+bool int8_output_stored_as_u8(const QParams& p);
 // Post-ops this backend runs.
 Status check_post_ops(const std::vector<std::string>& post_ops);
 

@@ -148,14 +148,11 @@ class ConvKernel : public OnednnKernel {
   public:
     ConvKernel(const ir::Node& n, ConvDesc c) : OnednnKernel(n), c_(std::move(c)) {
         if (c_.post_ops) {
-            Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_);
+            ir::fused::FusedOpInfo info;
+            Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_, &info);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
-        }
-        if (c_.post_ops) {
-            auto r = ir::fused::read_fused_op(n);
-            QAT_ASSERT(r.ok(), "supports() accepted ", n.desc(), ": ", r.status().message());
-            info_ = std::move(*r);
-            own_1x1_fits_ = c_.quantized && pointwise_int8_fits(*info_, c_.in_channels);
+            own_1x1_fits_ = c_.quantized && pointwise_int8_fits(info, c_.in_channels);
+            info_ = std::move(info);
         }
     }
 
@@ -503,24 +500,13 @@ class ConvKernel : public OnednnKernel {
     // into scratch first, as oneDNN's primitive does with the layouts it does not take.
     void plan_own_1x1(State& st, const Tensor& x, const md_t& x_md) {
         st.own_1x1 = true;
-        st.dst_md = md_t(to_dims(st.out_dims), own_1x1_dst_type(), tag::acdb);
+        // Labelled as build_epilogue labels the primitive's output.
+        const dt out_t = int8_output_stored_as_u8(q_) ? dt::u8 : to_dnnl(q_.out_type());
+        st.dst_md = md_t(to_dims(st.out_dims), out_t, tag::acdb);
         st.geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3), c_.strides[0], c_.strides[1]};
         st.src_md = md_t(x_md.dims(), x_md.data_type(), tag::acdb);
         st.src_reorder = !(st.src_md == x_md);
         if (st.res_md) st.res_nhwc_md = md_t(st.res_md.dims(), st.res_md.data_type(), tag::acdb);
-    }
-
-    // The output's storage label: int8 that a ReLU (or a clip at >= 0) leaves non-negative, with
-    // zero point 0, is labelled u8 as build_epilogue does for the primitive (same bytes, 0..127),
-    // so that the next convolution takes oneDNN's u8 kernels.
-    dt own_1x1_dst_type() const {
-        const ir::fused::FusedOpInfo& i = *info_;
-        if (i.out_dtype != DataType::kInt8) return to_dnnl(i.out_dtype);
-        if (i.y_zero_point != 0 || i.post_ops.empty()) return dt::s8;
-        const ir::fused::PostOp last = i.post_ops.back();
-        const bool nonneg =
-            last == ir::fused::PostOp::kRelu || (last == ir::fused::PostOp::kClip && i.clip_min >= 0.0f);
-        return nonneg ? dt::u8 : dt::s8;
     }
 
     // What a run of the state needs (not made while probing): the reorder scratch, and the kernel's

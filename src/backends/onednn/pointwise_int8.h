@@ -1,6 +1,6 @@
 // INT8 1x1 convolutions whose post-ops include swish or sigmoid, as a matrix product of our own
-// with the whole epilogue (int8_epilogue.h: scales, bias, post-ops, requantization) applied while
-// the sums are still in registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
+// with the whole epilogue (scales, bias, post-ops, requantization) applied while the sums are
+// still in registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
 //
 // Why: oneDNN 2.6 evaluates a swish (or sigmoid) post-op at ~20 cycles per 16 outputs; on
 // EfficientNet-B0's 1x1 expand convolutions that was most of their time (blocks2.0.expand at batch
@@ -13,7 +13,11 @@
 // times weights packed once as [K/4][64 output channels][4] per block of 64 output channels, 6
 // pixels x 64 channels of int32 sums per tile (24 registers) with vpdpbusd. s8 inputs are read as
 // u8 by flipping the sign bit (x + 128); that 128 and the input zero point are taken back exactly
-// per output channel in int32 (zp * sum of the channel's weights) before the epilogue.
+// per output channel in int32 (zp * sum of the channel's weights). Then the epilogue, in float, as
+// the reference (ir::fused::weighted_result): acc * x_scale * w_scale[m] + bias[m], the post-ops in
+// order (add, relu, clip, leaky_relu, hard_swish, sigmoid, swish: swish.h's), and y =
+// saturate(round_half_even(v / y_scale) + zp) with v / y_scale computed as v * (1 / y_scale): the
+// same integer except next to a tie, within the one int8 step every fused kernel is held to.
 #pragma once
 
 #include <cstdint>
