@@ -278,7 +278,9 @@ TEST_P(Fp32ZooModels, EveryBackendKeepsFloatModelsWithin1e4) {
         // The hint reached the convolutions: nChw16c outputs when asked for.
         int blocked = 0;
         for (const auto& p : e->plan().profile()) blocked += p.out_layout.find("aBcd16b") != std::string::npos;
-        if (layout == engine::Fp32Layout::kBlocked) EXPECT_GT(blocked, 0);
+        if (layout == engine::Fp32Layout::kBlocked) {
+            EXPECT_GT(blocked, 0);
+        }
     }
 }
 

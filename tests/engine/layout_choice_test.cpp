@@ -103,7 +103,9 @@ TEST(Fp32Layout, AutoTimesBothAndTheEngineFileKeepsTheChoice) {
     ASSERT_TRUE(got.ok()) << got.status().to_string();
     EXPECT_LE(test::rel_diff((*got)[0], ref[0]), 1e-4);
     const std::vector<std::string> built = step_layouts(*e, x);
-    if (chosen == Fp32Layout::kBlocked) EXPECT_GT(count_blocked(built), 0);
+    if (chosen == Fp32Layout::kBlocked) {
+        EXPECT_GT(count_blocked(built), 0);
+    }
 
     const fs::path file = fs::temp_directory_path() / ("qat_layout_" + std::to_string(::getpid()) + ".engine");
     ASSERT_TRUE(engine::save_engine(*e, file.string(), "big.onnx").ok());
@@ -119,7 +121,9 @@ TEST(Fp32Layout, AutoTimesBothAndTheEngineFileKeepsTheChoice) {
     ASSERT_TRUE(o.ok()) << o.status().to_string();
     EXPECT_EQ(o->options().fp32_layout, other);
     const std::vector<std::string> overridden = step_layouts(*o, x);
-    if (other == Fp32Layout::kBlocked) EXPECT_GT(count_blocked(overridden), 0);
+    if (other == Fp32Layout::kBlocked) {
+        EXPECT_GT(count_blocked(overridden), 0);
+    }
     auto got2 = o->run(std::vector<Tensor>{x});
     ASSERT_TRUE(got2.ok()) << got2.status().to_string();
     EXPECT_LE(test::rel_diff((*got2)[0], ref[0]), 1e-4);
