@@ -22,30 +22,12 @@ function(qat_add_library name)
     target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${QAT_WARNINGS}>)
 endfunction()
 
-# qat_engine_openmp(<target>): the executable runs OpenMP, oneDNN's and ours, on LLVM's libomp
-# when QAT_LIBOMP is set (cmake/QatOptions.cmake says why). Call it right after add_executable:
-# libomp has to come before libgomp on the link line, so that the dynamic linker binds every
-# GOMP_* / omp_* call of the process to it. --no-as-needed: at that point of the link line no
-# object has asked for it yet (the static libraries that do come later). Not for executables that
-# link libtorch.
-function(qat_engine_openmp target)
-    if(QAT_LIBOMP)
-        target_link_libraries(${target} PRIVATE "-Wl,--push-state,--no-as-needed" ${QAT_LIBOMP} "-Wl,--pop-state")
-        target_compile_definitions(${target} PRIVATE QAT_LIBOMP_LINKED=1)
-    endif()
-endfunction()
-
-# qat_add_gtest(<name> LABELS <labels> SOURCES <files> DEPS <libs> [ENV ...] [TIMEOUT s] [WHOLE]
-#               [LIBTORCH])
+# qat_add_gtest(<name> LABELS <labels> SOURCES <files> DEPS <libs> [ENV ...] [TIMEOUT s] [WHOLE])
 # One test binary. By default each test case is its own ctest entry (gtest_discover_tests);
 # WHOLE makes the binary a single ctest entry (for binaries with a costly start, e.g. libtorch).
-# Tests run on the engine's OpenMP runtime, except LIBTORCH ones (those that link libtorch).
 function(qat_add_gtest name)
-    cmake_parse_arguments(ARG "WHOLE;LIBTORCH" "TIMEOUT" "LABELS;SOURCES;DEPS;ENV" ${ARGN})
+    cmake_parse_arguments(ARG "WHOLE" "TIMEOUT" "LABELS;SOURCES;DEPS;ENV" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
-    if(NOT ARG_LIBTORCH)
-        qat_engine_openmp(${name})
-    endif()
     target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
     target_compile_options(${name} PRIVATE ${QAT_WARNINGS})
     # Shared test helpers are included as "<dir>/<name>_test_util.h" from any test folder.

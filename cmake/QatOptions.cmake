@@ -59,27 +59,4 @@ endif()
 # tcmalloc: convolution backward in libtorch is ~8x faster with it on these machines.
 find_library(QAT_TCMALLOC_LIB NAMES tcmalloc_minimal libtcmalloc_minimal.so.4 tcmalloc)
 
-# The OpenMP runtime of the engine's executables. Debian's oneDNN is built on GNU OpenMP, whose
-# barriers end with a futex system call whether or not a thread sleeps: two per oneDNN primitive,
-# dear in these virtual machines (MobileNetV2 INT8 batch 1 spent ~10% of its time there). LLVM's
-# libomp implements the same GOMP_* entry points and does not: linked ahead of libgomp it serves
-# oneDNN's calls and ours (qat_engine_openmp, docs/ENGINE.md). libtorch's executables stay on
-# libgomp, the runtime libtorch was built with.
-set(QAT_OPENMP_RUNTIME "llvm" CACHE STRING "OpenMP runtime of the engine executables: llvm (libomp, when found) or gnu")
-set_property(CACHE QAT_OPENMP_RUNTIME PROPERTY STRINGS llvm gnu)
-if(NOT QAT_OPENMP_RUNTIME MATCHES "^(llvm|gnu)$")
-    message(FATAL_ERROR "QAT_OPENMP_RUNTIME is '${QAT_OPENMP_RUNTIME}'; expected llvm or gnu")
-endif()
-unset(QAT_LIBOMP)
-if(QAT_OPENMP_RUNTIME STREQUAL "llvm")
-    # libomp-dev's library; libomp5.so is its name in the multiarch folder.
-    find_library(QAT_LIBOMP_LIB NAMES omp omp5 libomp.so.5)
-    if(QAT_LIBOMP_LIB)
-        set(QAT_LIBOMP ${QAT_LIBOMP_LIB})
-    else()
-        message(STATUS "qat: LLVM libomp not found (Debian: libomp-dev); the engine runs on GNU OpenMP")
-    endif()
-endif()
-
-message(STATUS "qat: oneDNN=${QAT_WITH_ONEDNN} torch=${QAT_WITH_TORCH} cuda=${QAT_WITH_CUDA} tcmalloc=${QAT_TCMALLOC_LIB} "
-               "openmp=${QAT_OPENMP_RUNTIME} ${QAT_LIBOMP}")
+message(STATUS "qat: oneDNN=${QAT_WITH_ONEDNN} torch=${QAT_WITH_TORCH} cuda=${QAT_WITH_CUDA} tcmalloc=${QAT_TCMALLOC_LIB}")

@@ -11,7 +11,7 @@ PKGS=(
     build-essential cmake pkg-config
     libprotobuf-dev protobuf-compiler
     libonnx-dev
-    libdnnl-dev ocl-icd-opencl-dev libomp-dev
+    libdnnl-dev ocl-icd-opencl-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     libcli11-dev nlohmann-json3-dev
     zlib1g-dev libpng-dev libjpeg-dev

@@ -4,16 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <numeric>
 
 #include "core/logging.h"
 #include "ir/fused_ops.h"
-
-// LLVM's OpenMP runtime (the one qat's executables link, docs/ENGINE.md) has this; GNU's does not,
-// and then it stays null.
-extern "C" void kmp_set_blocktime(int msec) __attribute__((weak));
 
 namespace qat::onednn {
 
@@ -28,15 +23,6 @@ dnnl::stream& cpu_stream() {
 }
 
 void set_num_threads(int n) {
-    // libomp's idle threads spin 200 ms after a parallel region by default: long enough to take a
-    // core from whatever runs next (ONNX Runtime, in `qat bench --compare-ort`; the other tests of
-    // a parallel ctest). 1 ms covers the gaps inside and between back-to-back inferences (measured
-    // alike, docs/BENCHMARKS.md). KMP_BLOCKTIME, when set, is the user's choice and stays.
-    thread_local const bool blocktime_set = [] {
-        if (kmp_set_blocktime && !std::getenv("KMP_BLOCKTIME")) kmp_set_blocktime(1);
-        return true;
-    }();
-    (void)blocktime_set;
     if (n < 1) n = 1;
     if (omp_get_max_threads() != n) omp_set_num_threads(n);
 }
