@@ -161,6 +161,13 @@ Tensor* make_output(runtime::KernelContext& ctx, size_t i, DataType dtype, const
     return &ctx.allocate_output_bytes(i, dtype, dims, md.get_size());
 }
 
+Tensor* output_over_input(runtime::KernelContext& ctx, size_t i, DataType dtype, const std::vector<int64_t>& dims) {
+    const Tensor& in = *ctx.input(i);
+    if (!ctx.can_overwrite_input(i) || !in.storage()) return nullptr;
+    ctx.set_output(0, Tensor::from_storage(dtype, dims, in.storage()));
+    return &ctx.output(0);
+}
+
 Status declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md) {
     if (is_plain(md) && md.data_type() == to_dnnl(ctx.output(i).dtype())) return ctx.set_output_layout(i, nullptr);
     return ctx.set_output_layout(i, std::make_shared<OnednnLayout>(md));

@@ -84,6 +84,10 @@ inline bool is_u8_storage(const Tensor& t, const md_t& md) {
 Tensor* make_output(runtime::KernelContext& ctx, size_t i, DataType dtype, const std::vector<int64_t>& dims,
                     const md_t& md);
 Status declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md);
+// Output 0 over input i's buffer, as `dtype` / `dims`, when the plan allows it (this step is the
+// input's last reader, and the input owns its storage): the residual of an in-place sum. Null
+// otherwise; the caller then makes a fresh output.
+Tensor* output_over_input(runtime::KernelContext& ctx, size_t i, DataType dtype, const std::vector<int64_t>& dims);
 
 // A dnnl::memory over a tensor's buffer.
 dnnl::memory mem(const md_t& md, const Tensor& t);

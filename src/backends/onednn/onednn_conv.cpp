@@ -148,11 +148,8 @@ class ConvKernel : public OnednnKernel {
   public:
     ConvKernel(const ir::Node& n, ConvDesc c) : OnednnKernel(n), c_(std::move(c)) {
         if (c_.post_ops) {
-            ir::fused::FusedOpInfo info;
-            Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_, &info);
+            Status s = parse_qparams(n, static_cast<size_t>(c_.out_channels), &q_, &info_.emplace());
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
-            own_1x1_fits_ = c_.quantized && pointwise_int8_fits(info, c_.in_channels);
-            info_ = std::move(info);
         }
     }
 
@@ -450,11 +447,9 @@ class ConvKernel : public OnednnKernel {
         if (c_.post_ops && st.epi.residual == Epilogue::Residual::kSum) {
             const Tensor& r = *ctx.input(3);
             md_t target = with_type(st.dst_md, st.res_md.data_type());
-            if (st.res_md == target && ctx.can_overwrite_input(3) && r.storage()) {
-                // Accumulate in place: the residual's buffer becomes the output.
-                ctx.set_output(0, Tensor::from_storage(out_t, st.out_dims, r.storage()));
-                out = &ctx.output(0);
-            } else {
+            // Accumulate in place where we may: the residual's buffer becomes the output.
+            if (st.res_md == target) out = output_over_input(ctx, 3, out_t, st.out_dims);
+            if (!out) {
                 out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
                 if (st.res_md == target)
                     std::memcpy(out->raw_data(), r.raw_data(), target.get_size());
@@ -490,7 +485,9 @@ class ConvKernel : public OnednnKernel {
     // An INT8 1x1 convolution whose post-ops include swish or sigmoid, for pointwise_int8.h: no
     // padding, a quantized residual if any.
     bool own_1x1_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe, const md_t& res_md) const {
-        if (!own_1x1_fits_ || !pointwise() || c_.spatial != 2 || !pointwise_int8_available()) return false;
+        if (!c_.quantized || !pointwise_int8_fits(*info_, c_.in_channels) || !pointwise() || c_.spatial != 2 ||
+            !pointwise_int8_available())
+            return false;
         for (size_t i = 0; i < 2; ++i)
             if (pb[i] != 0 || pe[i] != 0) return false;
         return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
@@ -541,12 +538,8 @@ class ConvKernel : public OnednnKernel {
         }
         // In place over a channels-last residual when this is its last reader: each output element
         // is written after its own residual element was read, by the thread that read it.
-        if (r && !st.res_scratch && r->dtype() == out_t && ctx.can_overwrite_input(3) && r->storage()) {
-            ctx.set_output(0, Tensor::from_storage(out_t, st.out_dims, r->storage()));
-            out = &ctx.output(0);
-        } else {
-            out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
-        }
+        if (r && !st.res_scratch && r->dtype() == out_t) out = output_over_input(ctx, 3, out_t, st.out_dims);
+        if (!out) out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
         own_1x1_->run(st.geom, xdata, rdata, st.res_md && st.res_md.data_type() == dt::u8, out->raw_data(),
                       ctx.num_threads());
         return declare_layout(ctx, 0, st.dst_md);
@@ -706,7 +699,6 @@ class ConvKernel : public OnednnKernel {
     QParams q_;
     std::unique_ptr<PointwiseGemv> gemv_;
     std::optional<ir::fused::FusedOpInfo> info_;  // ops with post-ops: the attributes
-    bool own_1x1_fits_ = false;                   // INT8 with a chain pointwise_int8.h runs
     std::unique_ptr<PointwiseInt8> own_1x1_;
     std::vector<float> gate_w_;  // the gate-scaled plain weights of a folding run
     std::vector<std::unique_ptr<State>> states_;

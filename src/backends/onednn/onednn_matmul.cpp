@@ -313,11 +313,8 @@ class MatMulKernel : public OnednnKernel {
             }
         }
         if (st.epi.residual == Epilogue::Residual::kSum) {
-            const Tensor& r = *ctx.input(ci);
-            if (!st.c_reorder && ctx.can_overwrite_input(ci) && r.storage()) {
-                ctx.set_output(0, Tensor::from_storage(out_t, st.out_dims, r.storage()));
-                out = &ctx.output(0);
-            } else {
+            if (!st.c_reorder) out = output_over_input(ctx, ci, out_t, st.out_dims);
+            if (!out) {
                 out = make_output(ctx, 0, out_t, st.out_dims, out_md);
                 std::memcpy(out->raw_data(), c_data, st.c_md.get_size());
             }
