@@ -81,9 +81,20 @@ md_t with_type(const md_t& md, dt type) {
 }
 
 bool is_plain(const md_t& md) {
-    if (md.data.format_kind != dnnl_blocked) return false;
-    std::vector<int64_t> dims(md.data.dims, md.data.dims + md.data.ndims);
-    return md == plain_md(dims, md.data_type());
+    // Equal to plain_md(dims, type) by oneDNN's rules (a size-1 dim's stride does not count),
+    // checked on the fields: it runs twice per kernel run, and building that desc to compare
+    // cost more than some small kernels.
+    const dnnl_memory_desc_t& d = md.data;
+    if (d.format_kind != dnnl_blocked || d.offset0 != 0 || d.extra.flags != 0) return false;
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    if (b.inner_nblks != 0) return false;
+    int64_t stride = 1;
+    for (int i = d.ndims - 1; i >= 0; --i) {
+        if (d.padded_dims[i] != d.dims[i] || d.padded_offsets[i] != 0) return false;
+        if (d.dims[i] != 1 && b.strides[i] != stride) return false;
+        stride *= std::max<int64_t>(d.dims[i], 1);
+    }
+    return d.ndims > 0;
 }
 
 bool is_channels_last(const md_t& md) { return md.data.ndims == 4 && md == md_t(md.dims(), md.data_type(), tag::acdb); }
@@ -168,11 +179,6 @@ Tensor* output_over_input(runtime::KernelContext& ctx, size_t i, DataType dtype,
     return &ctx.output(0);
 }
 
-Status declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md) {
-    if (is_plain(md) && md.data_type() == to_dnnl(ctx.output(i).dtype())) return ctx.set_output_layout(i, nullptr);
-    return ctx.set_output_layout(i, std::make_shared<OnednnLayout>(md));
-}
-
 dnnl::memory mem(const md_t& md, const Tensor& t) {
     return dnnl::memory(md, cpu_engine(), const_cast<void*>(t.raw_data()));
 }
@@ -231,6 +237,14 @@ Status OnednnKernel::prepare_with_layouts(const std::vector<const Tensor*>& inpu
     } catch (const dnnl::error& e) {
         return runtime::kernel_error(node_, "oneDNN could not build the primitive: ", e.what());
     }
+}
+
+Status OnednnKernel::declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md) {
+    if (is_plain(md) && md.data_type() == to_dnnl(ctx.output(i).dtype())) return ctx.set_output_layout(i, nullptr);
+    if (out_layouts_.size() <= i) out_layouts_.resize(i + 1);
+    auto& l = out_layouts_[i];
+    if (!l || !(l->md() == md)) l = std::make_shared<OnednnLayout>(md);
+    return ctx.set_output_layout(i, l);
 }
 
 Status OnednnKernel::run(runtime::KernelContext& ctx) {

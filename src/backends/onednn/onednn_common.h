@@ -79,11 +79,11 @@ inline bool is_u8_storage(const Tensor& t, const md_t& md) {
 }
 
 // Allocates output i with room for `md` (logical dtype and dims given). After the primitive has
-// written it, declare_layout() tells the Plan the layout (plain descs carry none). The order
-// matters: without a layout sink (a context built by hand) declaring converts right away.
+// written it, OnednnKernel::declare_layout() tells the Plan the layout (plain descs carry none).
+// The order matters: without a layout sink (a context built by hand) declaring converts right
+// away.
 Tensor* make_output(runtime::KernelContext& ctx, size_t i, DataType dtype, const std::vector<int64_t>& dims,
                     const md_t& md);
-Status declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md);
 // Output 0 over input i's buffer, as `dtype` / `dims`, when the plan allows it (this step is the
 // input's last reader, and the input owns its storage): the residual of an in-place sum. Null
 // otherwise; the caller then makes a fresh output.
@@ -143,7 +143,14 @@ class OnednnKernel : public runtime::Kernel {
         (void)input;
         return true;
     }
+    // Tells the Plan output i's layout after the kernel wrote it (see make_output). The layout
+    // object is kept for the next run of the same desc: one allocation less per run (layouts
+    // are immutable, so the Plan may hold the same one for several runs).
+    Status declare_layout(runtime::KernelContext& ctx, size_t i, const md_t& md);
     const ir::Node& node_;
+
+  private:
+    std::vector<std::shared_ptr<const OnednnLayout>> out_layouts_;  // per output, the last declared
 };
 
 // ---------------------------------------------------------------------------------------------

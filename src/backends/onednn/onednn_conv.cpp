@@ -196,6 +196,9 @@ class ConvKernel : public OnednnKernel {
         ReorderCache gate_w_reorder;
         MemCache gate_w_mem;
         std::shared_ptr<void> gated_x;
+        // The primitive's arguments, kept between runs: the same keys every run of a state, so
+        // refilling them allocates nothing (a map built per run cost ~10% of a small step).
+        std::unordered_map<int, dnnl::memory> args;
     };
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
@@ -431,7 +434,7 @@ class ConvKernel : public OnednnKernel {
         const void* xdata = x.raw_data();
         dnnl::memory weights = st.weights;
         if (c_.gated) apply_gate(ctx, st, x, &xdata, &weights);
-        std::unordered_map<int, dnnl::memory> args;
+        auto& args = st.args;
         if (st.src_reorder) {
             dnnl::memory& xm = st.x_mem.get(st.x_md, xdata);
             dnnl::memory& sm = st.src_mem.get(st.src_md, st.src_scratch.get());
@@ -481,6 +484,10 @@ class ConvKernel : public OnednnKernel {
   private:
     static constexpr const char* kGemvImpl = "qat:gemv";
     static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
+    // Below this many multiply-adds (well under a microsecond of work, e.g. the squeeze-and-
+    // excitation convolutions of a 1x1 input) the own 1x1 kernel runs on the calling thread: an
+    // OpenMP fork / join costs 3-4 us here (docs/BENCHMARKS.md).
+    static constexpr int64_t kOwn1x1SerialMacs = 128 * 1024;
 
     // An INT8 1x1 convolution whose post-ops include swish or sigmoid, for pointwise_int8.h: no
     // padding, a quantized residual if any.
@@ -540,8 +547,9 @@ class ConvKernel : public OnednnKernel {
         // is written after its own residual element was read, by the thread that read it.
         if (r && !st.res_scratch && r->dtype() == out_t) out = output_over_input(ctx, 3, out_t, st.out_dims);
         if (!out) out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+        const int64_t macs = st.geom.n * st.geom.h * st.geom.w * c_.in_channels * c_.out_channels;
         own_1x1_->run(st.geom, xdata, rdata, st.res_md && st.res_md.data_type() == dt::u8, out->raw_data(),
-                      ctx.num_threads());
+                      macs < kOwn1x1SerialMacs ? 1 : ctx.num_threads());
         return declare_layout(ctx, 0, st.dst_md);
     }
 

@@ -99,6 +99,7 @@ class MatMulKernel : public OnednnKernel {
         std::shared_ptr<void> a_scratch, c_scratch;
         MemCache a_mem, src_mem, b_mem, dst_mem, c_mem, c_plain_mem, a_plain_mem, c_scratch_mem;
         ReorderCache a_reorder_prim, c_reorder_prim;
+        std::unordered_map<int, dnnl::memory> args;  // kept between runs (same keys each run)
     };
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
@@ -287,7 +288,7 @@ class MatMulKernel : public OnednnKernel {
         State& st = *cur_;
         const bool q = kind_ == Kind::kQGemm;
         const Tensor& a = *ctx.input(0);
-        std::unordered_map<int, dnnl::memory> args;
+        auto& args = st.args;
         const void* a_data = a.raw_data();
         if (st.a_reorder) {
             md_t a_plain = plain_md(a.dims(), st.a_in.data_type());
