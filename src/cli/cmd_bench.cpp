@@ -292,6 +292,7 @@ Status bench(const BenchOptions& opt) {
     j["threads"] = threads;
     j["backends"] = backends;
     j["fp32_layout"] = engine::fp32_layout_name(e.options().fp32_layout);
+    j["serial_steps"] = e.options().serial_steps;
     j["warmup"] = o.warmup;
     double speedup = 0;
     if (have_ort) {
@@ -306,6 +307,7 @@ Status bench(const BenchOptions& opt) {
     struct Row {
         std::string name, op, backend, precision, layout, impl;
         double ms = 0, gops = 0, convert_ms = 0;
+        int threads = 0;
     };
     std::vector<Row> rows;
     double total = 0, int8_ms = 0, fp32_ms = 0, qdq_ms = 0, convert_ms = 0, conv_ms = 0, conv_ops = 0, int8_conv_ms = 0,
@@ -319,6 +321,7 @@ Status bench(const BenchOptions& opt) {
         r.precision = precision_of(*p.node);
         r.layout = p.out_layout;
         r.impl = p.implementation;
+        r.threads = p.threads;
         r.ms = p.total_ms / static_cast<double>(p.runs);
         r.convert_ms = p.convert_ms / static_cast<double>(p.runs);
         double ops = step_ops(p);
@@ -349,7 +352,8 @@ Status bench(const BenchOptions& opt) {
                           {"gops", r.gops},
                           {"convert_ms", r.convert_ms},
                           {"layout", r.layout},
-                          {"implementation", r.impl}});
+                          {"implementation", r.impl},
+                          {"threads", r.threads}});
         j["profile"] = pj;
         nlohmann::json sj = {{"runs", prof_runs},
                              {"steps_ms", total},
@@ -380,6 +384,7 @@ Status bench(const BenchOptions& opt) {
                 m.source == engine::ModelSource::kEngineFile ? "engine file" : "onnx, built on the fly",
                 static_cast<long long>(o.engine.batch), threads, threads == 1 ? "" : "s", backends.c_str());
     std::printf("  FP32 convolution layout: %s\n", e.fp32_layout_note().c_str());
+    std::printf("  step threads: %s\n", e.step_threads_note().c_str());
     print_stats(ours);
     if (o.profile) {
         std::printf("\nprofile (%d runs, mean per run; GOPS = 2 ops per multiply-add):\n", prof_runs);
@@ -388,12 +393,14 @@ Status bench(const BenchOptions& opt) {
         int i = 0;
         for (const auto& r : rows) {
             std::string gops = r.gops > 0 ? std::to_string(static_cast<int>(std::lround(r.gops))) : "";
-            std::printf("  %-4d %-32.32s %-24.24s %-7s %-5s %9.3f %6.1f %8s  %s%s\n", i++, r.name.c_str(), r.op.c_str(),
-                        r.backend.c_str(), r.precision.c_str(), r.ms, total > 0 ? 100.0 * r.ms / total : 0.0,
-                        gops.c_str(), (r.layout + (r.impl.empty() ? "" : "  " + r.impl)).c_str(),
-                        r.convert_ms > 0.001
-                            ? (" (+" + std::to_string(r.convert_ms).substr(0, 5) + " ms to plain)").c_str()
-                            : "");
+            std::printf(
+                "  %-4d %-32.32s %-24.24s %-7s %-5s %9.3f %6.1f %8s  %s%s\n", i++, r.name.c_str(), r.op.c_str(),
+                r.backend.c_str(), r.precision.c_str(), r.ms, total > 0 ? 100.0 * r.ms / total : 0.0, gops.c_str(),
+                (r.layout + (r.impl.empty() ? "" : "  " + r.impl) +
+                 (r.threads == 1 && threads > 1 ? "  (1 thread)" : ""))
+                    .c_str(),
+                r.convert_ms > 0.001 ? (" (+" + std::to_string(r.convert_ms).substr(0, 5) + " ms to plain)").c_str()
+                                     : "");
         }
         std::printf("  steps %.3f ms: INT8 %.3f, FP32 %.3f, Q/DQ %.3f, layout conversions %.3f\n", total, int8_ms,
                     fp32_ms, qdq_ms, convert_ms);

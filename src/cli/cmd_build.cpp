@@ -50,6 +50,7 @@ Status run_build(const BuildOptions& o) {
     std::printf("), batch %s, %d threads\n", o.engine.batch > 0 ? std::to_string(o.engine.batch).c_str() : "dynamic",
                 e->threads());
     std::printf("FP32 convolution layout: %s\n", e->fp32_layout_note().c_str());
+    std::printf("step threads: %s\n", e->step_threads_note().c_str());
     std::printf("see the plan with: qat explain %s\n", o.output.c_str());
     return OkStatus();
 }

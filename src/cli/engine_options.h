@@ -19,6 +19,7 @@ struct EngineFlags {
     int64_t batch = 0;
     bool no_int8 = false;
     std::string fp32_layout = "auto";
+    std::string step_threads = "auto";
 };
 
 inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, const std::string& batch_help = "") {
@@ -44,6 +45,11 @@ inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, con
                     "backend (oneDNN's choice: channels-last on AVX-512) or blocked (nChw16c); an engine file "
                     "keeps its own unless this is given")
         ->group("Engine");
+    sub->add_option("--step-threads", f->step_threads,
+                    "Steps on one thread: auto (time at build, when the batch is fixed, which small steps run faster "
+                    "on one thread than on --threads) or all (every step on --threads); an engine file keeps its "
+                    "own choice unless `all` is given")
+        ->group("Engine");
 }
 
 inline Status check_engine_flags(const EngineFlags& f) {
@@ -55,6 +61,8 @@ inline Status check_engine_flags(const EngineFlags& f) {
         }
     if (auto l = engine::parse_fp32_layout(f.fp32_layout); !l.ok())
         return invalid_argument("--fp32-layout: ", l.status().message());
+    if (f.step_threads != "auto" && f.step_threads != "all")
+        return invalid_argument("--step-threads: '", f.step_threads, "' is not one of auto, all");
     return OkStatus();
 }
 
@@ -65,6 +73,7 @@ inline engine::EngineOptions to_engine_options(const EngineFlags& f) {
     o.batch = f.batch;
     o.fuse_int8 = !f.no_int8;
     o.fp32_layout = engine::parse_fp32_layout(f.fp32_layout).value_or(engine::Fp32Layout::kAuto);
+    o.step_threads = f.step_threads == "all" ? engine::StepThreads::kAll : engine::StepThreads::kAuto;
     return o;
 }
 

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -72,6 +73,27 @@ Status Engine::compile(const ir::Graph& g) {
     options_.fp32_layout = c->layout;
     fp32_layout_note_ = std::move(c->note);
     plan_ = std::move(c->plan);
+    const std::string n = std::to_string(po.num_threads);
+    switch (options_.step_threads) {
+        case StepThreads::kAll:
+            options_.serial_steps.clear();
+            step_threads_note_ = "every step on " + n + " threads (set by the options, not timed)";
+            break;
+        case StepThreads::kChosen:
+            QAT_RETURN_IF_ERROR(apply_serial_steps(*plan_, options_.serial_steps, "engine options"));
+            step_threads_note_ = std::to_string(options_.serial_steps.size()) + " steps on one thread, the rest on " +
+                                 n + " (chosen at the engine's build, not timed again)";
+            break;
+        case StepThreads::kAuto: {
+            auto t = choose_serial_steps(*plan_);
+            if (!t.ok()) return std::move(t).take_status().with_context("while timing the steps' threads");
+            // A dynamic batch leaves the choice to whoever fixes it (an engine file keeps `auto`).
+            options_.step_threads = t->batch_unknown ? StepThreads::kAuto : StepThreads::kChosen;
+            options_.serial_steps = std::move(t->serial_steps);
+            step_threads_note_ = std::move(t->note);
+            break;
+        }
+    }
     return OkStatus();
 }
 
@@ -118,6 +140,28 @@ Status fix_batch(ir::Graph& graph, int64_t batch) {
     return OkStatus();
 }
 
+namespace {
+
+// Every node of the optimized graph gets a name ("QuantizeLinear_2" for an unnamed one, unique in
+// the graph): profiles and `qat explain` name every step, and per-step choices (thread_choice.h)
+// are kept by node name in engine files.
+void name_unnamed_nodes(ir::Graph& g) {
+    std::set<std::string> taken;
+    for (const ir::Node* n : g.nodes()) taken.insert(n->name());
+    std::map<std::string, int> next;
+    for (ir::Node* n : g.nodes()) {
+        if (!n->name().empty()) continue;
+        std::string name;
+        do {
+            name = n->op_type() + "_" + std::to_string(next[n->op_type()]++);
+        } while (taken.count(name));
+        taken.insert(name);
+        n->set_name(name);
+    }
+}
+
+}  // namespace
+
 Result<Engine> build_engine(const ir::Graph& graph, const EngineOptions& options) {
     QAT_RETURN_IF_ERROR(check_model_for_engine(graph, options));
     std::unique_ptr<ir::Graph> g = graph.clone();
@@ -140,6 +184,7 @@ Result<Engine> build_engine(const ir::Graph& graph, const EngineOptions& options
     bool any_fused = false;
     for (const ir::Node* n : g->nodes()) any_fused = any_fused || ir::fused::is_fused_op(*n);
     if (any_fused && g->info().opset(ir::fused::kDomain) == 0) g->info().set_opset(ir::fused::kDomain, 1);
+    name_unnamed_nodes(*g);
 
     Engine e;
     e.options_ = options;

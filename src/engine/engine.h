@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "engine/layout_choice.h"
+#include "engine/thread_choice.h"
 #include "ir/graph.h"
 #include "runtime/plan.h"
 
@@ -42,6 +43,11 @@ struct EngineOptions {
     // Layout of the FP32 convolutions on oneDNN (layout_choice.h): kAuto times the candidates at
     // build time; a built engine holds the resolved choice (kBackend or kBlocked).
     Fp32Layout fp32_layout = Fp32Layout::kAuto;
+    // Which steps run on one thread whatever `threads` says (thread_choice.h): kAuto times them
+    // at build time (then kChosen, with serial_steps filled in; with a dynamic batch it stays
+    // kAuto, untimed); kAll: none; kChosen: the serial_steps given (an engine file's).
+    StepThreads step_threads = StepThreads::kAuto;
+    std::vector<std::string> serial_steps;  // node names
 };
 
 class Engine {
@@ -55,6 +61,8 @@ class Engine {
     const EngineOptions& options() const { return options_; }
     // How options().fp32_layout came about ("blocked (auto, timed at build: ...)").
     const std::string& fp32_layout_note() const { return fp32_layout_note_; }
+    // How options().step_threads came about ("3 of 25 steps on one thread, ...").
+    const std::string& step_threads_note() const { return step_threads_note_; }
     // Threads actually used (options().threads resolved).
     int threads() const;
 
@@ -84,11 +92,12 @@ class Engine {
     friend Result<Engine> engine_from_optimized_graph(const ir::Graph&, const EngineOptions&);
     Engine() = default;
 
-    // Compiles `g` into plan_ with options_, resolving options_.fp32_layout.
+    // Compiles `g` into plan_ with options_, resolving options_.fp32_layout and step_threads.
     Status compile(const ir::Graph& g);
 
     EngineOptions options_;
     std::string fp32_layout_note_;
+    std::string step_threads_note_;
     std::unique_ptr<runtime::Plan> plan_;
     std::map<std::string, double> pass_timings_ms_;
     std::map<std::string, int> pass_rewrites_;

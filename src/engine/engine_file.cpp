@@ -58,7 +58,9 @@ nlohmann::json options_to_json(const EngineOptions& o) {
             {"threads", o.threads},
             {"batch", o.batch},
             {"fuse_int8", o.fuse_int8},
-            {"fp32_layout", fp32_layout_name(o.fp32_layout)}};
+            {"fp32_layout", fp32_layout_name(o.fp32_layout)},
+            {"step_threads", step_threads_name(o.step_threads)},
+            {"serial_steps", o.serial_steps}};
 }
 
 }  // namespace
@@ -193,6 +195,14 @@ Result<EngineFileContents> parse_engine_file(const std::string& bytes, const std
             return invalid_argument(what, ": corrupt engine file (META fp32_layout '", layout_name,
                                     "' is not backend or blocked)");
         c.options.fp32_layout = *layout;
+        // Files written before the choice existed ran every step on all threads.
+        const std::string st_name = o.value("step_threads", std::string("all"));
+        auto st = parse_step_threads(st_name);
+        if (!st.ok())
+            return invalid_argument(what, ": corrupt engine file (META step_threads '", st_name,
+                                    "' is not auto, all or chosen)");
+        c.options.step_threads = *st;
+        c.options.serial_steps = o.value("serial_steps", std::vector<std::string>{});
         c.source = meta.value("source", std::string());
     } catch (const std::exception& e) {
         return invalid_argument(what, ": corrupt engine file (META: ", e.what(), ")");
@@ -211,6 +221,10 @@ Result<Engine> load_engine(const std::string& path, const EngineOptions& overrid
     if (!overrides.backends.empty()) o.backends = overrides.backends;
     if (overrides.threads > 0) o.threads = overrides.threads;
     if (overrides.fp32_layout != Fp32Layout::kAuto) o.fp32_layout = overrides.fp32_layout;
+    if (overrides.step_threads != StepThreads::kAuto) {
+        o.step_threads = overrides.step_threads;
+        o.serial_steps = overrides.serial_steps;
+    }
     if (overrides.batch > 0) {
         if (o.batch > 0 && o.batch != overrides.batch)
             return invalid_argument(path, ": engine was built for batch ", o.batch, ", asked for batch ",

@@ -13,7 +13,8 @@
 //          64  payload: sections, each  u32 tag | u32 flags (0) | u64 size | size bytes
 //                'META'  JSON: {"qat_version", "format_version", "options": {backends, threads,
 //                        batch, fuse_int8, fp32_layout ("backend" when absent: files from before
-//                        the layout choice)}, "source"}
+//                        the layout choice), step_threads ("auto", "all" or "chosen"; "all"
+//                        when absent) and serial_steps (node names; thread_choice.h)}, "source"}
 //                'GRPH'  the optimized graph as an ONNX ModelProto (onnx/onnx_export.h; the
 //                        ONNX checker is not run: com.qat ops are ours)
 //                'KST0'  reserved for backend kernel state (prepacked weights, chosen

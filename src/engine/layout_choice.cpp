@@ -1,14 +1,12 @@
 #include "engine/layout_choice.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <map>
 #include <vector>
 
-#include "core/logging.h"
 #include "core/tensor.h"
 #include "engine/explain.h"
+#include "engine/timing.h"
 #include "ir/fused_ops.h"
 
 namespace qat::engine {
@@ -18,36 +16,6 @@ bool is_float_conv(const ir::Node& n) {
     const bool conv = (n.op_type() == "Conv" && n.domain().empty()) || ir::fused::is_fp32_fused_op(n);
     return conv && n.num_inputs() > 1 && n.input(0) && n.input(1) && n.input(0)->dtype() == DataType::kFloat32 &&
            n.num_outputs() > 0 && n.output(0)->dtype() == DataType::kFloat32;
-}
-
-// Zero inputs of every required graph input; false when one has no static shape.
-bool zero_inputs(const runtime::Plan& plan, std::map<std::string, Tensor>* out) {
-    for (const auto& name : plan.input_names()) {
-        const ir::Value* v = plan.graph().find_value(name);
-        if (!v || v->is_constant()) continue;
-        auto dims = v->shape().static_dims();
-        if (!dims || v->dtype() == DataType::kUndefined) return false;
-        (*out)[name] = Tensor::zeros(v->dtype(), *dims);
-    }
-    return true;
-}
-
-// Milliseconds of one run; negative when the run fails.
-double time_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = plan.run(inputs);
-    auto t1 = std::chrono::steady_clock::now();
-    if (!r.ok()) {
-        QAT_VLOG("engine") << "layout timing run failed: " << r.status().to_string();
-        return -1;
-    }
-    return std::chrono::duration<double, std::milli>(t1 - t0).count();
-}
-
-std::string ms(double v) {
-    char b[32];
-    std::snprintf(b, sizeof(b), "%.2f ms", v);
-    return b;
 }
 
 }  // namespace
@@ -123,7 +91,7 @@ Result<LayoutChoice> compile_with_fp32_layout(const ir::Graph& graph, const runt
             }
             if (round >= 0) best[i] = std::min(best[i], t);
         }
-    const std::string times = "backend " + ms(best[0]) + ", blocked " + ms(best[1]) + " per run";
+    const std::string times = "backend " + format_ms(best[0]) + ", blocked " + format_ms(best[1]) + " per run";
     if (best[1] < 0.97 * best[0]) {
         c.layout = Fp32Layout::kBlocked;
         c.plan = std::move(blocked);

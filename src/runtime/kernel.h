@@ -133,6 +133,16 @@ class Kernel {
         (void)layouts;
         return prepare(inputs);
     }
+
+    // The thread count the kernel's runs will get (KernelContext::num_threads), set by the Plan
+    // before each prepare (0: not told, e.g. a kernel driven by hand). Kernels whose prepared
+    // state depends on it read it there: a oneDNN primitive fixes its split over threads when
+    // it is built.
+    void set_prepare_threads(int n) { prepare_threads_ = n; }
+    int prepare_threads() const { return prepare_threads_; }
+
+  private:
+    int prepare_threads_ = 0;
 };
 
 struct KernelCandidate {

@@ -90,6 +90,7 @@ Result<std::unique_ptr<Plan>> Plan::compile(const ir::Graph& graph, const PlanOp
         plan->slot_plain_.emplace_back();
         plan->slot_is_input_.push_back(false);
         plan->slot_is_constant_.push_back(false);
+        plan->slot_threads_.push_back(0);
         return s;
     };
 
@@ -183,9 +184,23 @@ Result<std::unique_ptr<Plan>> Plan::compile(const ir::Graph& graph, const PlanOp
 std::vector<StepInfo> Plan::steps() const {
     std::vector<StepInfo> out;
     for (const auto& st : steps_)
-        out.push_back({st.node, st.candidate ? st.candidate->backend : "constant", st.refusals});
+        out.push_back({st.node, st.candidate ? st.candidate->backend : "constant", st.refusals, st.threads});
     return out;
 }
+
+Status Plan::set_step_threads(size_t step, int n) {
+    if (step >= steps_.size()) return invalid_argument("step ", step, " is past the plan's ", steps_.size(), " steps");
+    if (n < 0)
+        return invalid_argument("step ", step, " (", steps_[step].node->desc(), "): threads must be >= 0, got ", n);
+    steps_[step].threads = n;
+    return OkStatus();
+}
+
+int Plan::step_threads(size_t step) const {
+    return step < steps_.size() ? step_threads(steps_[step]) : options_.num_threads;
+}
+
+int Plan::step_threads(const Step& st) const { return st.threads > 0 ? st.threads : options_.num_threads; }
 
 Status Plan::bind_inputs(const std::vector<Tensor>& inputs) {
     if (inputs.size() != input_slots_.size())
@@ -209,7 +224,7 @@ Result<const Tensor*> Plan::input_for(Step& st, size_t i, int s, const Layout** 
     }
     if (!slot_plain_[s].defined()) {
         auto t0 = std::chrono::steady_clock::now();
-        auto plain = l->to_plain(slots_[s], &allocator_, options_.num_threads);
+        auto plain = l->to_plain(slots_[s], &allocator_, step_threads(st));
         if (!plain.ok())
             return std::move(plain).take_status().with_context("while converting input " + std::to_string(i) + " of " +
                                                                st.node->desc() + " from " + l->desc());
@@ -240,8 +255,9 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
     auto plain_of = [&](int s) -> Result<Tensor> {
         if (!slot_layouts_[s]) return slots_[s];
         if (!slot_plain_[s].defined()) {
-            QAT_ASSIGN_OR_RETURN(slot_plain_[s],
-                                 slot_layouts_[s]->to_plain(slots_[s], &allocator_, options_.num_threads));
+            // Converted on the threads of the step that made it (a graph output, a hook's view).
+            const int nt = slot_threads_[s] > 0 ? slot_threads_[s] : options_.num_threads;
+            QAT_ASSIGN_OR_RETURN(slot_plain_[s], slot_layouts_[s]->to_plain(slots_[s], &allocator_, nt));
         }
         return slot_plain_[s];
     };
@@ -267,13 +283,16 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
             ins.push_back(t);
             layouts.push_back(l);
         }
-        // prepare() on the first run and whenever an input shape or layout changes (dynamic batch).
-        bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size();
+        // prepare() on the first run and whenever an input shape or layout changes (dynamic batch)
+        // or the step's thread count does.
+        const int threads = step_threads(st);
+        bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size() || st.prepared_threads != threads;
         for (size_t i = 0; !reprepare && i < ins.size(); ++i)
             reprepare = (ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1}) != st.prepared_dims[i] ||
                         !same_layout(layouts[i], st.prepared_layouts[i].get());
         if (reprepare) {
             auto t0 = std::chrono::steady_clock::now();
+            st.kernel->set_prepare_threads(threads);
             Status s = st.kernel->prepare_with_layouts(ins, layouts);
             if (!s.ok()) return std::move(s).with_context("while preparing " + n.desc());
             st.prepared_dims.clear();
@@ -283,6 +302,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
                 st.prepared_layouts.push_back(layouts[i] ? slot_layouts_[st.in_slots[i]] : nullptr);
             }
             st.prepared = true;
+            st.prepared_threads = threads;
             if (profiling_) {
                 double p = ms_since(t0);
                 st.prof.prepare_ms += p;
@@ -302,7 +322,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
         }
         outs_buf.assign(st.out_slots.size(), Tensor());
         out_layouts.assign(st.out_slots.size(), nullptr);
-        KernelContext ctx(n, std::move(ins), &outs_buf, &allocator_, options_.num_threads);
+        KernelContext ctx(n, std::move(ins), &outs_buf, &allocator_, threads);
         ctx.set_input_layouts(std::move(layouts));
         ctx.set_output_layouts(&out_layouts);
         if (any_overwritable) ctx.set_overwritable_inputs(std::move(may_overwrite));
@@ -315,6 +335,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
             slots_[o] = std::move(outs_buf[i]);
             slot_layouts_[o] = i < out_layouts.size() ? std::move(out_layouts[i]) : nullptr;
             slot_plain_[o] = Tensor();
+            slot_threads_[o] = threads;
         }
         if (profiling_) {
             st.prof.runs++;
@@ -322,6 +343,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
             const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
             st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
             st.prof.implementation = st.kernel->implementation();
+            st.prof.threads = threads;
             st.prof.out_dims.clear();
             for (int o : st.out_slots) st.prof.out_dims.push_back(slots_[o].dims());
         }

@@ -47,6 +47,7 @@ struct StepInfo {
     const ir::Node* node = nullptr;
     std::string backend;
     std::vector<Refusal> refusals;
+    int threads = 0;  // set_step_threads(); 0: the plan's count
 };
 
 // Accumulated timings of one step since the last reset_profile().
@@ -59,6 +60,7 @@ struct StepProfile {
     double prepare_ms = 0;                       // prepare() calls (first run, shape changes), not in total_ms
     std::string out_layout;                      // layout of output 0 at the last run ("" = plain)
     std::string implementation;                  // Kernel::implementation() at the last run
+    int threads = 0;                             // threads of the last run
     std::vector<std::vector<int64_t>> out_dims;  // output dims at the last run
     std::vector<std::vector<int64_t>> in_dims;   // input dims at the last run ({} for omitted)
 };
@@ -82,8 +84,14 @@ class Plan {
     std::vector<StepInfo> steps() const;
     Allocator& allocator() { return allocator_; }
     int num_threads() const { return options_.num_threads; }
-    // Changes the thread count kernels are given from the next run on.
+    // Changes the thread count kernels are given from the next run on (they re-prepare).
     void set_num_threads(int n) { options_.num_threads = n < 1 ? 1 : n; }
+    // Runs step i (steps() order) on n threads instead of the plan's count; 0 goes back to the
+    // plan's. A fork / join of the thread team costs more than the work of some small steps
+    // (engine/thread_choice.h picks them). The step re-prepares on its next run.
+    Status set_step_threads(size_t step, int n);
+    // The threads step i runs on.
+    int step_threads(size_t step) const;
 
     // Per-step timing (off by default: it costs two clock reads per step).
     void set_profiling(bool on) { profiling_ = on; }
@@ -103,6 +111,8 @@ class Plan {
         std::vector<int> release_after;                   // slots whose last reader is this step
         std::vector<std::vector<int64_t>> prepared_dims;  // input dims at the last prepare()
         std::vector<LayoutPtr> prepared_layouts;          // input layouts at the last prepare()
+        int prepared_threads = 0;                         // threads at the last prepare()
+        int threads = 0;                                  // set_step_threads(); 0: the plan's
         bool prepared = false;
         StepProfile prof;
     };
@@ -110,6 +120,7 @@ class Plan {
     // plain form (converted once per value and kept until the slot is released).
     Result<const Tensor*> input_for(Step& st, size_t i, int s, const Layout** layout);
     bool overwritable(const Step& st, size_t i, const Tensor* t) const;
+    int step_threads(const Step& st) const;
     Plan() = default;
     Status bind_inputs(const std::vector<Tensor>& inputs);
 
@@ -121,6 +132,7 @@ class Plan {
     std::vector<Tensor> slot_plain_;       // plain form of a non-plain slot, once converted
     std::vector<bool> slot_is_input_;
     std::vector<bool> slot_is_constant_;
+    std::vector<int> slot_threads_;  // threads of the step that wrote the slot (0: none yet)
     std::vector<int> input_slots_;
     std::vector<const ir::Value*> input_values_;
     std::vector<Tensor> input_defaults_;

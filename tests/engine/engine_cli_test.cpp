@@ -237,6 +237,8 @@ TEST_F(EngineCli, BenchReportsLatencyProfileAndRefusesBadFlags) {
     EXPECT_EQ(j["fp32_layout"], "backend") << "a model this small is not timed";
     expect_error("bench " + cli_test::quote(model) + " --batch 0", "bench", {"--batch"});
     expect_error("bench " + cli_test::quote(model) + " --fp32-layout sideways", "bench", {"--fp32-layout", "sideways"});
+    expect_error("bench " + cli_test::quote(model) + " --step-threads some", "bench", {"--step-threads", "'some'"});
+    EXPECT_TRUE(j.contains("serial_steps") && j["serial_steps"].is_array()) << j.dump();
     expect_error("bench " + cli_test::quote(path("missing.onnx")), "bench", {"missing.onnx"});
     ASSERT_EQ(
         run("build " + cli_test::quote(model) + " -o " + cli_test::quote(path("m.engine")) + " --batch 2").exit_code,

@@ -27,35 +27,6 @@ namespace {
 
 using test::random_tensor;
 
-// amax of every requested tensor over one run of the float graph on `input`.
-quant::ActivationRangeFn ranges_from(const Tensor& input) {
-    return
-        [input](const ir::Graph& g, const std::vector<std::string>& tensors) -> Result<std::map<std::string, float>> {
-            std::set<std::string> want(tensors.begin(), tensors.end());
-            std::map<std::string, float> amax;
-            auto absmax = [](const Tensor& t) {
-                float m = 0;
-                if (t.dtype() != DataType::kFloat32) return m;
-                for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.data<float>()[i]));
-                return m;
-            };
-            for (const ir::Value* in : g.inputs())
-                if (want.count(in->name())) amax[in->name()] = absmax(input);
-            runtime::PlanOptions po;
-            po.registry = &backends::default_registry();
-            po.backends = {"ref"};
-            QAT_ASSIGN_OR_RETURN(auto plan, runtime::Plan::compile(g, po));
-            auto hook = [&](const ir::Node& n, const std::vector<Tensor>& outs) -> Status {
-                for (size_t i = 0; i < outs.size(); ++i)
-                    if (n.output(i) && want.count(n.output(i)->name()))
-                        amax[n.output(i)->name()] = std::max(amax[n.output(i)->name()], absmax(outs[i]));
-                return OkStatus();
-            };
-            QAT_RETURN_IF_ERROR(plan->run(std::vector<Tensor>{input}, hook).status());
-            return amax;
-        };
-}
-
 struct ZooCase {
     std::string model;
     std::string preset;
@@ -97,7 +68,7 @@ TEST_P(QdqZooModels, EngineMatchesUnfusedReference) {
     Tensor calib = random_tensor({4, 1, 28, 28}, 11, 0.0f, 1.0f);
     quant::QuantizeOptions qo;
     qo.preset = c.preset;
-    qo.activation_ranges = ranges_from(calib);
+    qo.activation_ranges = test::ranges_from(calib);
     auto summary = quant::quantize_graph(*g, qo);
     ASSERT_TRUE(summary.ok()) << summary.status().to_string();
     ASSERT_TRUE(summary->calibrated);
@@ -204,7 +175,7 @@ TEST_P(QdqZooModels, EveryBackendMatchesTheReferenceEngine) {
     ASSERT_TRUE(g);
     quant::QuantizeOptions qo;
     qo.preset = c.preset;
-    qo.activation_ranges = ranges_from(random_tensor({4, 1, 28, 28}, 11, 0.0f, 1.0f));
+    qo.activation_ranges = test::ranges_from(random_tensor({4, 1, 28, 28}, 11, 0.0f, 1.0f));
     ASSERT_TRUE(quant::quantize_graph(*g, qo).ok());
     engine::Engine ref = build_ref(*g);
     engine::EngineOptions fast;

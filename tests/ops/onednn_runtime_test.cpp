@@ -75,6 +75,20 @@ class PlainKernel : public runtime::Kernel {
     }
 };
 
+// "Threads": y = x, logging the thread count of each prepare and run.
+class ThreadsKernel : public runtime::Kernel {
+  public:
+    Status prepare(const std::vector<const Tensor*>&) override {
+        g_log.events.push_back("prepare " + std::to_string(prepare_threads()));
+        return OkStatus();
+    }
+    Status run(runtime::KernelContext& ctx) override {
+        g_log.events.push_back("run " + std::to_string(ctx.num_threads()));
+        ctx.set_output(0, *ctx.input(0));
+        return OkStatus();
+    }
+};
+
 runtime::KernelRegistry make_registry() {
     runtime::KernelRegistry reg;
     auto add = [&](const std::string& op, std::function<std::unique_ptr<runtime::Kernel>()> make) {
@@ -86,6 +100,7 @@ runtime::KernelRegistry make_registry() {
     add("Rev", [] { return std::make_unique<RevKernel>(true); });
     add("RevNoAccept", [] { return std::make_unique<RevKernel>(false); });
     add("Plain", [] { return std::make_unique<PlainKernel>(); });
+    add("Threads", [] { return std::make_unique<ThreadsKernel>(); });
     return reg;
 }
 
@@ -210,6 +225,48 @@ TEST(RuntimeLayout, AllocatorReusesPaddedBlocks) {
     Tensor b = alloc.allocate_bytes(DataType::kFloat32, {5}, 1000);
     EXPECT_EQ(b.raw_data(), p);  // the free 1024-byte block fits
     EXPECT_FALSE(alloc.is_pooled(Tensor::zeros(DataType::kFloat32, {2})));
+}
+
+TEST(RuntimeThreads, StepThreadsReachPrepareAndRun) {
+    runtime::KernelRegistry reg = make_registry();
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kFloat32, Shape{4});
+    ir::Node* a = g.add_node("Threads", {x}, {"a"}, "a", "test");
+    ir::Node* b = g.add_node("Threads", {a->output(0)}, {"b"}, "b", "test");
+    g.add_output(b->output(0));
+    auto plan = runtime::Plan::compile(g, {.registry = &reg, .num_threads = 3});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    runtime::Plan& p = **plan;
+    const std::vector<Tensor> in{Tensor::from_vector<float>({4}, iota(4))};
+    auto run = [&] {
+        g_log.events.clear();
+        auto out = p.run(in);
+        EXPECT_TRUE(out.ok()) << out.status().to_string();
+        return g_log.events;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(run(), (V{"prepare 3", "run 3", "prepare 3", "run 3"}));
+    EXPECT_EQ(run(), (V{"run 3", "run 3"}));  // prepared once
+    // Step 1 on one thread: it alone re-prepares, for 1, and runs on 1.
+    ASSERT_TRUE(p.set_step_threads(1, 1).ok());
+    EXPECT_EQ(p.step_threads(0), 3);
+    EXPECT_EQ(p.step_threads(1), 1);
+    EXPECT_EQ(p.steps()[1].threads, 1);
+    EXPECT_EQ(run(), (V{"run 3", "prepare 1", "run 1"}));
+    EXPECT_EQ(run(), (V{"run 3", "run 1"}));
+    // Back to the plan's count; a new plan count reaches every step without its own.
+    ASSERT_TRUE(p.set_step_threads(1, 0).ok());
+    EXPECT_EQ(run(), (V{"run 3", "prepare 3", "run 3"}));
+    ASSERT_TRUE(p.set_step_threads(0, 1).ok());
+    p.set_num_threads(2);
+    EXPECT_EQ(run(), (V{"prepare 1", "run 1", "prepare 2", "run 2"}));
+    // Bad requests name the step.
+    Status past = p.set_step_threads(2, 1);
+    EXPECT_FALSE(past.ok());
+    EXPECT_NE(past.message().find("past the plan's 2 steps"), std::string::npos) << past.message();
+    Status neg = p.set_step_threads(1, -1);
+    EXPECT_FALSE(neg.ok());
+    EXPECT_NE(neg.message().find("'b'"), std::string::npos) << neg.message();
 }
 
 }  // namespace

@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,7 @@
 #include "ir/verify.h"
 #include "passes/pass.h"
 #include "passes/pipelines.h"
+#include "quant/quantize.h"
 #include "runtime/plan.h"
 
 namespace qat::test {
@@ -181,6 +185,35 @@ inline std::unique_ptr<ir::Graph> parse_or_die(const std::string& text, uint64_t
     auto g = ir::parse_graph(text, po);
     EXPECT_TRUE(g.ok()) << g.status().to_string();
     return g.ok() ? std::move(g).value() : std::make_unique<ir::Graph>();
+}
+
+// amax of every requested tensor over one run of the float graph on `input`.
+inline quant::ActivationRangeFn ranges_from(const Tensor& input) {
+    return
+        [input](const ir::Graph& g, const std::vector<std::string>& tensors) -> Result<std::map<std::string, float>> {
+            std::set<std::string> want(tensors.begin(), tensors.end());
+            std::map<std::string, float> amax;
+            auto absmax = [](const Tensor& t) {
+                float m = 0;
+                if (t.dtype() != DataType::kFloat32) return m;
+                for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.data<float>()[i]));
+                return m;
+            };
+            for (const ir::Value* in : g.inputs())
+                if (want.count(in->name())) amax[in->name()] = absmax(input);
+            runtime::PlanOptions po;
+            po.registry = &backends::default_registry();
+            po.backends = {"ref"};
+            QAT_ASSIGN_OR_RETURN(auto plan, runtime::Plan::compile(g, po));
+            auto hook = [&](const ir::Node& n, const std::vector<Tensor>& outs) -> Status {
+                for (size_t i = 0; i < outs.size(); ++i)
+                    if (n.output(i) && want.count(n.output(i)->name()))
+                        amax[n.output(i)->name()] = std::max(amax[n.output(i)->name()], absmax(outs[i]));
+                return OkStatus();
+            };
+            QAT_RETURN_IF_ERROR(plan->run(std::vector<Tensor>{input}, hook).status());
+            return amax;
+        };
 }
 
 }  // namespace qat::test

@@ -225,6 +225,8 @@ Status OnednnKernel::prepare(const std::vector<const Tensor*>& inputs) {
 
 Status OnednnKernel::prepare_with_layouts(const std::vector<const Tensor*>& inputs,
                                           const std::vector<const runtime::Layout*>& layouts) {
+    // Primitives split their work for the thread count they are built under.
+    if (prepare_threads() > 0) set_num_threads(prepare_threads());
     try {
         std::vector<md_t> mds(inputs.size());
         for (size_t i = 0; i < inputs.size(); ++i)

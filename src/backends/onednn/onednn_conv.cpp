@@ -171,6 +171,7 @@ class ConvKernel : public OnednnKernel {
   protected:
     struct State {
         std::vector<int64_t> x_dims;
+        int threads = 0;  // prepare_threads() it was built for (the primitive's split)
         md_t x_md, res_md;
         std::vector<int64_t> out_dims;
         md_t src_md, dst_md;
@@ -230,7 +231,8 @@ class ConvKernel : public OnednnKernel {
                                          ", expected [", x->dim(0), " or 1, ", c_.in_channels, ", 1, 1] float32");
         const int64_t gate_n = c_.gated ? in[4]->dim(0) : -1;
         for (auto& s : states_)
-            if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md && s->gate_n == gate_n) {
+            if (s->x_dims == x->dims() && s->x_md == mds[0] && s->res_md == res_md && s->gate_n == gate_n &&
+                s->threads == prepare_threads()) {
                 cur_ = s.get();
                 if (cur_->gemv && !probing_) prepare_gemv();  // the state may come from a probe
                 if (cur_->own_1x1 && !probing_) prepare_own_1x1(*cur_);
@@ -238,6 +240,7 @@ class ConvKernel : public OnednnKernel {
             }
         auto st = std::make_unique<State>();
         st->x_dims = x->dims();
+        st->threads = prepare_threads();
         st->x_md = mds[0];
         st->res_md = res_md;
         st->gate_n = gate_n;

@@ -90,6 +90,7 @@ class MatMulKernel : public OnednnKernel {
   protected:
     struct State {
         std::vector<int64_t> a_dims, b_dims;
+        int threads = 0;  // prepare_threads() it was built for (the primitive's split)
         md_t a_in, b_in, c_in;
         bool a_reorder = false, c_reorder = false;
         md_t src_md, wei_md, dst_md, bias_md, c_md;
@@ -112,12 +113,13 @@ class MatMulKernel : public OnednnKernel {
         md_t c_in = in.size() > (q ? 3u : 2u) && in[q ? 3 : 2] ? mds[q ? 3 : 2] : md_t();
         for (auto& s : states_)
             if (s->a_dims == a->dims() && s->b_dims == b->dims() && s->a_in == mds[0] && s->b_in == mds[1] &&
-                s->c_in == c_in) {
+                s->c_in == c_in && s->threads == prepare_threads()) {
                 cur_ = s.get();
                 return OkStatus();
             }
         auto st = std::make_unique<State>();
         st->a_dims = a->dims();
+        st->threads = prepare_threads();
         st->b_dims = b->dims();
         st->a_in = mds[0];
         st->b_in = mds[1];

@@ -1,0 +1,38 @@
+#include "engine/timing.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/logging.h"
+
+namespace qat::engine {
+
+bool zero_inputs(const runtime::Plan& plan, std::map<std::string, Tensor>* out) {
+    for (const auto& name : plan.input_names()) {
+        const ir::Value* v = plan.graph().find_value(name);
+        if (!v || v->is_constant()) continue;
+        auto dims = v->shape().static_dims();
+        if (!dims || v->dtype() == DataType::kUndefined) return false;
+        (*out)[name] = Tensor::zeros(v->dtype(), *dims);
+    }
+    return true;
+}
+
+double time_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = plan.run(inputs);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!r.ok()) {
+        QAT_VLOG("engine") << "timing run failed: " << r.status().to_string();
+        return -1;
+    }
+    return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+std::string format_ms(double v) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%.2f ms", v);
+    return b;
+}
+
+}  // namespace qat::engine
