@@ -81,8 +81,10 @@ Status Engine::compile(const ir::Graph& g) {
             break;
         case StepThreads::kChosen:
             QAT_RETURN_IF_ERROR(apply_serial_steps(*plan_, options_.serial_steps, "engine options"));
-            step_threads_note_ = std::to_string(options_.serial_steps.size()) + " steps on one thread, the rest on " +
-                                 n + " (chosen at the engine's build, not timed again)";
+            step_threads_note_ = (options_.serial_steps.empty() ? "every step on " + n + " threads"
+                                                                : std::to_string(options_.serial_steps.size()) +
+                                                                      " steps on one thread, the rest on " + n) +
+                                 " (chosen at the engine's build, not timed again)";
             break;
         case StepThreads::kAuto: {
             auto t = choose_serial_steps(*plan_);

@@ -32,15 +32,7 @@ struct ZooCase {
     std::string preset;
 };
 
-std::unique_ptr<ir::Graph> zoo(const std::string& name) {
-    models::ZooOptions o;
-    o.width_mult = 0.5;
-    o.seed = 7;
-    o.random_bn_stats = true;
-    auto g = models::build_zoo_model(name, o);
-    EXPECT_TRUE(g.ok()) << g.status().to_string();
-    return g.ok() ? std::move(g).value() : nullptr;
-}
+std::unique_ptr<ir::Graph> zoo(const std::string& name) { return test::zoo_model(name, 7); }
 
 engine::Engine build_ref(const ir::Graph& g) {
     engine::EngineOptions eo;

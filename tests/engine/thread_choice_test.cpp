@@ -29,15 +29,7 @@ using test::random_tensor;
 
 bool has_onednn() { return backends::is_available("onednn"); }
 
-std::unique_ptr<ir::Graph> zoo(const std::string& name) {
-    models::ZooOptions o;
-    o.width_mult = 0.5;
-    o.seed = 5;
-    o.random_bn_stats = true;
-    auto g = models::build_zoo_model(name, o);
-    EXPECT_TRUE(g.ok()) << g.status().to_string();
-    return g.ok() ? std::move(g).value() : nullptr;
-}
+std::unique_ptr<ir::Graph> zoo(const std::string& name) { return test::zoo_model(name, 5); }
 
 // The zoo model quantized TensorRT-style, calibrated on `calib`.
 std::unique_ptr<ir::Graph> quantized(const std::string& name, const std::string& preset, const Tensor& calib) {

@@ -20,6 +20,7 @@
 #include "ir/graph.h"
 #include "ir/text_form.h"
 #include "ir/verify.h"
+#include "models/zoo.h"
 #include "passes/pass.h"
 #include "passes/pipelines.h"
 #include "quant/quantize.h"
@@ -214,6 +215,17 @@ inline quant::ActivationRangeFn ranges_from(const Tensor& input) {
             QAT_RETURN_IF_ERROR(plan->run(std::vector<Tensor>{input}, hook).status());
             return amax;
         };
+}
+
+// A zoo model at half width with random BatchNormalization statistics (numerical tests).
+inline std::unique_ptr<ir::Graph> zoo_model(const std::string& name, uint64_t seed) {
+    models::ZooOptions o;
+    o.width_mult = 0.5;
+    o.seed = seed;
+    o.random_bn_stats = true;
+    auto g = models::build_zoo_model(name, o);
+    EXPECT_TRUE(g.ok()) << g.status().to_string();
+    return g.ok() ? std::move(g).value() : nullptr;
 }
 
 }  // namespace qat::test
