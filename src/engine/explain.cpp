@@ -147,6 +147,7 @@ Result<ExplainReport> explain(Engine& e) {
         row.op = n.op_type();
         row.fused = fused::is_fused_op(n);
         row.backend = st.backend;
+        row.threads = st.threads;
         row.precision = precision_of(n, facts, &row.int8_compute);
         if (row.fused) {
             ++rep.fused_ops;
@@ -192,6 +193,7 @@ std::string format_explain_table(const ExplainReport& r) {
             for (size_t k = 0; k < row.absorbed.size(); ++k) details += (k ? ", " : " ") + row.absorbed[k];
         }
         for (const auto& why : row.reasons) details += (details.empty() ? "" : "; ") + why;
+        if (row.threads == 1) details += std::string(details.empty() ? "" : "; ") + "on one thread";
         cells.push_back({std::to_string(i + 1), row.node, row.op, row.precision, row.backend,
                          row.macs >= 0 ? human_count(row.macs) : "", details});
     }
@@ -230,6 +232,7 @@ std::string explain_to_json(const ExplainReport& r, int indent) {
                             {"precision", row.precision}, {"backend", row.backend},
                             {"absorbed", row.absorbed},   {"reasons", row.reasons}};
         if (row.macs >= 0) j["macs"] = row.macs;
+        if (row.threads > 0) j["threads"] = row.threads;
         nodes.push_back(std::move(j));
     }
     nlohmann::json out = {{"nodes", nodes}, {"fused_ops", r.fused_ops}, {"fp32_mac_ops", r.fp32_mac_ops}};

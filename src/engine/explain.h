@@ -33,6 +33,7 @@ struct ExplainRow {
     std::string backend;
     std::vector<std::string> reasons;  // why FP32 / why float output / backend refusals
     int64_t macs = -1;                 // -1: unknown or not a MAC op
+    int threads = 0;                   // 1: runs on one thread (thread_choice.h); 0: the engine's
 };
 
 struct ExplainReport {

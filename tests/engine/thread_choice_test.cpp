@@ -16,6 +16,7 @@
 #include "core/file_util.h"
 #include "engine/engine.h"
 #include "engine/engine_file.h"
+#include "engine/explain.h"
 #include "models/zoo.h"
 #include "passes/engine_test_util.h"
 #include "quant/quantize.h"
@@ -140,6 +141,14 @@ TEST(StepThreads, AutoTimesSmallStepsAndTheEngineFileKeepsTheChoice) {
     } else {
         EXPECT_EQ(note.rfind(std::to_string(serial.size()) + " of ", 0), 0u) << note;
     }
+
+    // `qat explain` marks the same steps.
+    auto rep = engine::explain(*e);
+    ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+    size_t marked = 0;
+    for (const auto& row : rep->rows) marked += row.threads == 1;
+    EXPECT_EQ(marked, serial.size());
+    EXPECT_EQ(engine::explain_to_json(*rep).find("\"threads\"") != std::string::npos, !serial.empty());
 
     const std::string file = temp_file("qat_threads");
     ASSERT_TRUE(engine::save_engine(*e, file, "resnet.onnx").ok());
