@@ -34,6 +34,9 @@ struct EngineOptions {
     // Layout of the FP32 convolutions on oneDNN: "auto" (both timed at build when the batch is
     // fixed, the faster kept), "backend" (oneDNN's choice) or "blocked" (nChw16c). docs/ENGINE.md.
     std::string fp32_layout = "auto";
+    // Steps that run on one thread: "auto" (small steps timed on one thread and on `threads` when
+    // the batch is fixed, the faster plan kept) or "all" (every step on `threads`). docs/ENGINE.md.
+    std::string step_threads = "auto";
 };
 
 class Engine {
@@ -41,8 +44,8 @@ class Engine {
     // Builds from a model. Errors: an uncalibrated model, bad Q/DQ parameters, an unknown
     // backend, a batch that contradicts the model.
     static Result<Engine> build(const Model& model, const EngineOptions& options = {});
-    // Loads an engine file (options override the stored backends / threads / fp32_layout when set,
-    // fp32_layout other than "auto").
+    // Loads an engine file (options override the stored backends / threads / fp32_layout /
+    // step_threads when set, fp32_layout and step_threads other than "auto").
     static Result<Engine> load(const std::string& path, const EngineOptions& options = {});
 
     Engine(Engine&&) noexcept;

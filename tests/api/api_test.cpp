@@ -306,6 +306,11 @@ TEST_F(ApiTest, RunRejectsWrongInputs) {
     EXPECT_NE(badlayout.status().message().find("fp32_layout: FP32 layout 'sideways'"), std::string::npos)
         << badlayout.status().message();
     EXPECT_TRUE(qa::Engine::build(m, {.threads = 1, .fp32_layout = "blocked"}).ok());
+    auto badthreads = qa::Engine::build(m, {.step_threads = "some"});
+    ASSERT_FALSE(badthreads.ok());
+    EXPECT_NE(badthreads.status().message().find("step_threads: 'some'"), std::string::npos)
+        << badthreads.status().message();
+    EXPECT_TRUE(qa::Engine::build(m, {.threads = 2, .batch = 1, .step_threads = "all"}).ok());
 }
 
 TEST(ApiStatus, ResultAndStatusBasics) {
