@@ -23,8 +23,8 @@ namespace {
     if (o.batch < 0) return invalid_argument("EngineOptions::batch must be >= 0, got ", o.batch);
     if (auto l = engine::parse_fp32_layout(o.fp32_layout); !l.ok())
         return invalid_argument("EngineOptions::fp32_layout: ", l.status().message());
-    if (o.step_threads != "auto" && o.step_threads != "all")
-        return invalid_argument("EngineOptions::step_threads: '", o.step_threads, "' is not one of auto, all");
+    if (auto s = engine::parse_step_threads_request(o.step_threads); !s.ok())
+        return invalid_argument("EngineOptions::step_threads: ", s.status().message());
     return OkStatus();
 }
 
@@ -35,7 +35,7 @@ engine::EngineOptions to_engine_options(const EngineOptions& o) {
     e.batch = o.batch;
     e.fuse_int8 = o.int8;
     e.fp32_layout = engine::parse_fp32_layout(o.fp32_layout).value_or(engine::Fp32Layout::kAuto);
-    e.step_threads = o.step_threads == "all" ? engine::StepThreads::kAll : engine::StepThreads::kAuto;
+    e.step_threads = engine::parse_step_threads_request(o.step_threads).value_or(engine::StepThreads::kAuto);
     return e;
 }
 

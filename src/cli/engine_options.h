@@ -61,8 +61,8 @@ inline Status check_engine_flags(const EngineFlags& f) {
         }
     if (auto l = engine::parse_fp32_layout(f.fp32_layout); !l.ok())
         return invalid_argument("--fp32-layout: ", l.status().message());
-    if (f.step_threads != "auto" && f.step_threads != "all")
-        return invalid_argument("--step-threads: '", f.step_threads, "' is not one of auto, all");
+    if (auto s = engine::parse_step_threads_request(f.step_threads); !s.ok())
+        return invalid_argument("--step-threads: ", s.status().message());
     return OkStatus();
 }
 
@@ -73,7 +73,7 @@ inline engine::EngineOptions to_engine_options(const EngineFlags& f) {
     o.batch = f.batch;
     o.fuse_int8 = !f.no_int8;
     o.fp32_layout = engine::parse_fp32_layout(f.fp32_layout).value_or(engine::Fp32Layout::kAuto);
-    o.step_threads = f.step_threads == "all" ? engine::StepThreads::kAll : engine::StepThreads::kAuto;
+    o.step_threads = engine::parse_step_threads_request(f.step_threads).value_or(engine::StepThreads::kAuto);
     return o;
 }
 

@@ -73,29 +73,12 @@ Status Engine::compile(const ir::Graph& g) {
     options_.fp32_layout = c->layout;
     fp32_layout_note_ = std::move(c->note);
     plan_ = std::move(c->plan);
-    const std::string n = std::to_string(po.num_threads);
-    switch (options_.step_threads) {
-        case StepThreads::kAll:
-            options_.serial_steps.clear();
-            step_threads_note_ = "every step on " + n + " threads (set by the options, not timed)";
-            break;
-        case StepThreads::kChosen:
-            QAT_RETURN_IF_ERROR(apply_serial_steps(*plan_, options_.serial_steps, "engine options"));
-            step_threads_note_ = (options_.serial_steps.empty() ? "every step on " + n + " threads"
-                                                                : std::to_string(options_.serial_steps.size()) +
-                                                                      " steps on one thread, the rest on " + n) +
-                                 " (chosen at the engine's build, not timed again)";
-            break;
-        case StepThreads::kAuto: {
-            auto t = choose_serial_steps(*plan_);
-            if (!t.ok()) return std::move(t).take_status().with_context("while timing the steps' threads");
-            // A dynamic batch leaves the choice to whoever fixes it (an engine file keeps `auto`).
-            options_.step_threads = t->batch_unknown ? StepThreads::kAuto : StepThreads::kChosen;
-            options_.serial_steps = std::move(t->serial_steps);
-            step_threads_note_ = std::move(t->note);
-            break;
-        }
-    }
+    auto t = resolve_step_threads(*plan_, options_.step_threads, options_.serial_steps);
+    if (!t.ok()) return std::move(t).take_status().with_context("while setting the steps' threads");
+    // A dynamic batch leaves the choice to whoever fixes it (an engine file keeps `auto`).
+    options_.step_threads = t->resolved;
+    options_.serial_steps = std::move(t->serial_steps);
+    step_threads_note_ = std::move(t->note);
     return OkStatus();
 }
 

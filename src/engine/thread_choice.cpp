@@ -50,26 +50,6 @@ std::string uniform_note(int threads, const std::string& why) {
     return "every step on " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + " (" + why + ")";
 }
 
-}  // namespace
-
-const char* step_threads_name(StepThreads s) {
-    switch (s) {
-        case StepThreads::kAuto:
-            return "auto";
-        case StepThreads::kAll:
-            return "all";
-        case StepThreads::kChosen:
-            return "chosen";
-    }
-    return "?";
-}
-
-Result<StepThreads> parse_step_threads(const std::string& s) {
-    for (StepThreads v : {StepThreads::kAuto, StepThreads::kAll, StepThreads::kChosen})
-        if (s == step_threads_name(v)) return v;
-    return invalid_argument("step threads '", s, "' is not one of auto, all, chosen");
-}
-
 Status apply_serial_steps(runtime::Plan& plan, const std::vector<std::string>& names, const std::string& what) {
     const std::set<std::string> want(names.begin(), names.end());
     std::set<std::string> found;
@@ -86,6 +66,7 @@ Status apply_serial_steps(runtime::Plan& plan, const std::vector<std::string>& n
 
 Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
     ThreadChoice c;
+    c.resolved = StepThreads::kChosen;
     const int threads = plan.num_threads();
     const auto steps = plan.steps();
     std::vector<bool> none(steps.size(), false);
@@ -97,7 +78,7 @@ Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
     std::map<std::string, Tensor> inputs;
     if (!zero_inputs(plan, &inputs)) {
         c.note = uniform_note(threads, "auto: not timed, an input has no static shape; fix the batch to time");
-        c.batch_unknown = true;
+        c.resolved = StepThreads::kAuto;
         return c;
     }
     ProfilingOn profiling(plan);
@@ -184,6 +165,55 @@ Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
                                       " steps on one thread, the rest on " + std::to_string(threads)) +
              " (auto, timed: " + times + ")";
     return c;
+}
+
+}  // namespace
+
+const char* step_threads_name(StepThreads s) {
+    switch (s) {
+        case StepThreads::kAuto:
+            return "auto";
+        case StepThreads::kAll:
+            return "all";
+        case StepThreads::kChosen:
+            return "chosen";
+    }
+    return "?";
+}
+
+Result<StepThreads> parse_step_threads(const std::string& s) {
+    for (StepThreads v : {StepThreads::kAuto, StepThreads::kAll, StepThreads::kChosen})
+        if (s == step_threads_name(v)) return v;
+    return invalid_argument("step threads '", s, "' is not one of auto, all, chosen");
+}
+
+Result<StepThreads> parse_step_threads_request(const std::string& s) {
+    if (s == step_threads_name(StepThreads::kAuto)) return StepThreads::kAuto;
+    if (s == step_threads_name(StepThreads::kAll)) return StepThreads::kAll;
+    return invalid_argument("'", s, "' is not one of auto, all");
+}
+
+Result<ThreadChoice> resolve_step_threads(runtime::Plan& plan, StepThreads requested,
+                                          const std::vector<std::string>& serial) {
+    const std::string n = std::to_string(plan.num_threads());
+    ThreadChoice c;  // kAll
+    switch (requested) {
+        case StepThreads::kAll:
+            QAT_RETURN_IF_ERROR(apply_serial_steps(plan, {}, "step threads"));
+            c.note = uniform_note(plan.num_threads(), "set by the options, not timed");
+            return c;
+        case StepThreads::kChosen:
+            QAT_RETURN_IF_ERROR(apply_serial_steps(plan, serial, "engine options"));
+            c.resolved = StepThreads::kChosen;
+            c.serial_steps = serial;
+            c.note = (serial.empty() ? "every step on " + n + " threads"
+                                     : std::to_string(serial.size()) + " steps on one thread, the rest on " + n) +
+                     " (chosen at the engine's build, not timed again)";
+            return c;
+        case StepThreads::kAuto:
+            break;
+    }
+    return choose_serial_steps(plan);
 }
 
 }  // namespace qat::engine

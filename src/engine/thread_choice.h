@@ -42,18 +42,20 @@ enum class StepThreads { kAuto, kAll, kChosen };
 const char* step_threads_name(StepThreads s);
 // The inverse; an error naming the value and the choices otherwise.
 Result<StepThreads> parse_step_threads(const std::string& s);
+// What a user may ask for (CLI --step-threads, the public EngineOptions): "auto" or "all" (kChosen
+// only comes from engine files); an error naming the value otherwise.
+Result<StepThreads> parse_step_threads_request(const std::string& s);
 
 struct ThreadChoice {
-    std::vector<std::string> serial_steps;  // node names of the steps chosen for one thread
-    std::string note;                       // what was chosen and why, for build / bench / explain
-    bool batch_unknown = false;             // not timed: an input has no static shape
+    StepThreads resolved = StepThreads::kAll;  // kChosen once decided; kAuto while the batch is unknown
+    std::vector<std::string> serial_steps;     // node names of the steps on one thread
+    std::string note;                          // what was chosen and why, for build / bench / explain
 };
 
-// Times `plan` as above and leaves it with the chosen steps on one thread.
-Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan);
-
-// Puts the named steps on one thread and every other on the plan's count; an unknown name is an
-// error naming it (`what`: where the names come from, e.g. the engine file).
-Status apply_serial_steps(runtime::Plan& plan, const std::vector<std::string>& names, const std::string& what);
+// Applies `requested` to `plan` and says what holds: kAll puts every step on the plan's threads;
+// kChosen puts the `serial` steps on one thread (an unknown name is an error naming it); kAuto
+// times the plan as above (and stays kAuto, untimed, with a dynamic batch).
+Result<ThreadChoice> resolve_step_threads(runtime::Plan& plan, StepThreads requested,
+                                          const std::vector<std::string>& serial);
 
 }  // namespace qat::engine

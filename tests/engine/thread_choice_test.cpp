@@ -61,6 +61,12 @@ TEST(StepThreads, NamesParseBackAndUnknownNamesAreRefused) {
         ASSERT_TRUE(p.ok());
         EXPECT_EQ(*p, s);
     }
+    // What a user may ask for: auto or all; `chosen` only comes from engine files.
+    EXPECT_EQ(*engine::parse_step_threads_request("auto"), StepThreads::kAuto);
+    EXPECT_EQ(*engine::parse_step_threads_request("all"), StepThreads::kAll);
+    auto chosen = engine::parse_step_threads_request("chosen");
+    ASSERT_FALSE(chosen.ok());
+    EXPECT_NE(chosen.status().message().find("auto, all"), std::string::npos) << chosen.status().message();
     auto bad = engine::parse_step_threads("some");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.status().message().find("'some'"), std::string::npos) << bad.status().message();

@@ -487,10 +487,6 @@ class ConvKernel : public OnednnKernel {
   private:
     static constexpr const char* kGemvImpl = "qat:gemv";
     static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
-    // Below this many multiply-adds (well under a microsecond of work, e.g. the squeeze-and-
-    // excitation convolutions of a 1x1 input) the own 1x1 kernel runs on the calling thread: an
-    // OpenMP fork / join costs 3-4 us here (docs/BENCHMARKS.md).
-    static constexpr int64_t kOwn1x1SerialMacs = 128 * 1024;
 
     // An INT8 1x1 convolution whose post-ops include swish or sigmoid, for pointwise_int8.h: no
     // padding, a quantized residual if any.
@@ -550,9 +546,8 @@ class ConvKernel : public OnednnKernel {
         // is written after its own residual element was read, by the thread that read it.
         if (r && !st.res_scratch && r->dtype() == out_t) out = output_over_input(ctx, 3, out_t, st.out_dims);
         if (!out) out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
-        const int64_t macs = st.geom.n * st.geom.h * st.geom.w * c_.in_channels * c_.out_channels;
         own_1x1_->run(st.geom, xdata, rdata, st.res_md && st.res_md.data_type() == dt::u8, out->raw_data(),
-                      macs < kOwn1x1SerialMacs ? 1 : ctx.num_threads());
+                      ctx.num_threads());
         return declare_layout(ctx, 0, st.dst_md);
     }
 

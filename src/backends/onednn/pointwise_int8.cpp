@@ -20,6 +20,7 @@ namespace {
 constexpr int64_t kBlock = 64;  // output channels per packed block (4 registers of 16)
 constexpr int kRows = 6;        // pixels per tile: 6 x 4 accumulators + 4 weights + 1 broadcast
 constexpr int64_t kMaxChannels = 32768;
+constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -272,7 +273,10 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
             }
         }
     };
-    if (threads <= 1) return work(0, blocks, 0, pixels);
+    // Well under a microsecond of work (e.g. the squeeze-and-excitation convolutions of a 1x1
+    // input) runs on the calling thread: an OpenMP fork / join costs 3-4 us here
+    // (docs/BENCHMARKS.md).
+    if (threads <= 1 || pixels * m_ * k_ < kSerialMacs) return work(0, blocks, 0, pixels);
 #pragma omp parallel num_threads(threads)
     {
         const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
