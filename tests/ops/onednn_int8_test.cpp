@@ -210,8 +210,8 @@ TEST(OnednnInt8, QConvPostOps) {
         c.residual = D::kInt8;
         c.post_ops = {"add", "hard_swish"};
     });
-    // Residuals above 4 MB take the binary add post-op instead of the in-place sum
-    // (kInt8SumResidualMaxBytes in onednn_conv.cpp): 16 x 512 x 520 bytes.
+    // Large residuals (16 x 512 x 520 bytes), which once took the binary add post-op: the sum's
+    // in-place accumulation over them.
     auto large = [](QCase& c, DataType residual, int rzp, std::vector<std::string> post_ops) {
         c.x = {1, 4, 512, 520};
         c.k = {1, 1};
@@ -220,9 +220,50 @@ TEST(OnednnInt8, QConvPostOps) {
         c.rzp = rzp;
         c.post_ops = std::move(post_ops);
     };
-    add("large s8 residual (binary post-op), relu", [&](QCase& c) { large(c, D::kInt8, 0, {"add", "relu"}); });
-    add("large u8 residual with zero point (binary post-op)", [&](QCase& c) { large(c, D::kUint8, 128, {"add"}); });
+    add("large s8 residual, relu", [&](QCase& c) { large(c, D::kInt8, 0, {"add", "relu"}); });
+    add("large u8 residual with zero point", [&](QCase& c) { large(c, D::kUint8, 128, {"add"}); });
     for (const auto& c : cases) run_qconv(c);
+}
+
+// A large INT8 residual that arrives channels-last from the convolutions before it, as in
+// MobileNetV2 / ResNet blocks: x -> c1 -> y1 -> c2 -> y2, out = c3(y2) + y1 (4.3 MB of residual).
+// oneDNN 2.6's binary add post-op, which these once took above 4 MB, gave saturated values here
+// (-128 / 127 throughout); the in-place sum gives the reference's.
+TEST(OnednnInt8, LargeChannelsLastResidual) {
+    QAT_REQUIRE_ONEDNN();
+    const std::vector<int64_t> dims{1, 16, 512, 520};
+    ir::Graph g;
+    ir::Value* x = g.add_input("x", DataType::kInt8, Shape::from_dims(dims));
+    QCase c;
+    c.x = dims;
+    c.k = {1, 1};
+    c.pads = {};
+    c.m = 16;
+    const Scales s = pick_scales(16, 16, true);
+    auto conv = [&](const std::string& name, ir::Value* in, ir::Value* residual, uint32_t seed) {
+        std::vector<ir::Value*> ins{in,
+                                    constant(g, name + ".w", rand_q(DataType::kInt8, {16, 16, 1, 1}, seed, -127, 127)),
+                                    constant(g, name + ".b", rand_f32({16}, seed + 1, -1, 1))};
+        QCase qc = c;
+        if (residual) {
+            ins.push_back(residual);
+            qc.residual = DataType::kInt8;
+            qc.post_ops = {"add"};
+        }
+        ir::Node* n = g.add_node(fused::kQConv, ins, {name + ".y"}, name, fused::kDomain);
+        Scales sc = s;
+        sc.xs = s.ys;  // c3's input in c2's output units
+        set_q_attrs(n, qc, residual ? sc : s);
+        if (residual) n->set_attr("residual_scale", f32(s.ys));
+        return n->output(0);
+    };
+    ir::Value* y1 = conv("c1", x, nullptr, 41);
+    ir::Value* y2 = conv("c2", y1, nullptr, 43);
+    g.add_output(conv("c3", y2, y1, 45));
+    // Each conv may be one step off the reference, and c3 sums the steps of c2's output and of
+    // the residual it reads: a bound of 4 (the binary form was off by up to 116).
+    check_against_ref(g, {q_input(DataType::kInt8, dims, 0, 47)},
+                      {.tol = 1e-5f, .lsb = 4, .threads = 2, .layouts = {{"c1", "acdb"}}});
 }
 
 TEST(OnednnInt8, QConvGeometry) {

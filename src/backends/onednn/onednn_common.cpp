@@ -371,7 +371,7 @@ PlannedOp eltwise(dnnl::algorithm alg, float alpha = 0, float beta = 0) {
 
 }  // namespace
 
-Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md, size_t sum_max_bytes) {
+Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md) {
     using alg = dnnl::algorithm;
     Epilogue e;
     const bool quant = p.quantized_out();
@@ -382,7 +382,7 @@ Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* resid
         if (!residual_md) return internal_error("residual desc missing");
         res_type = residual_md->data_type();
         size_t rb = res_type == dt::f32 ? 4 : 1;
-        (rb == dst_bytes && residual_md->get_size() <= sum_max_bytes ? res_sum : res_bin) = true;
+        (rb == dst_bytes ? res_sum : res_bin) = true;
     }
     // Scale-invariant chains run in output units (y / y_scale): cheaper, one post-op less.
     bool scalable = !res_bin;

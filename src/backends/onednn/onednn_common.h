@@ -196,10 +196,9 @@ struct Epilogue {
 // real-valued result is x_scale * w_scale[c] * acc + bias[c] (bias is added by the primitive in
 // accumulator units, i.e. pre-divided by x_scale * w_scale[c]). `oc_mask` is the dst dimension
 // mask of the output channels; `residual_md` the desc the residual arrives in (when "add").
-// A residual of the output's element size is accumulated with the sum post-op (in place) up to
-// `sum_max_bytes`, and read by a binary add post-op above that (and when the sizes differ).
-Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md,
-                                size_t sum_max_bytes = SIZE_MAX);
+// A residual of the output's element size is accumulated with the sum post-op (in place); one of
+// another size (a float residual of an int8 output) is read by a binary add post-op.
+Result<Epilogue> build_epilogue(const QParams& p, int oc_mask, const md_t* residual_md);
 
 // Registration helper.
 void add_kernel(runtime::KernelRegistry& reg, const std::string& op_type,

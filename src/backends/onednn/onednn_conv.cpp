@@ -23,14 +23,11 @@
 namespace qat::onednn {
 namespace {
 
-// INT8 residuals larger than this are added with a binary post-op into a separate output instead
-// of oneDNN's in-place sum. Measured on ResNet-50 here (2 threads): at batch 16 the 56x56x256
-// (12.8 MB) and 28x28x512 (6.4 MB) residual 1x1 convolutions take 4.1 -> 2.0 ms and 2.2 -> 1.6 ms
-// (oneDNN runs them on jit_int8_1x1 instead of brgconv_1x1, whose sum reads the cold residual
-// badly), the 3.2 MB and smaller ones are equal or ~10% faster with the sum (batch 1: all of
-// them). FP32 keeps the sum: the binary form made ResNet-50 FP32 batch 16 several times slower.
-// Only ungrouped 1x1 convolutions, the ones measured (and whose kernels take binary post-ops).
-constexpr size_t kInt8SumResidualMaxBytes = size_t{4} << 20;
+// Residuals are added with oneDNN's in-place sum post-op, INT8 ones of any size. (INT8 residuals
+// over 4 MB once took the binary add post-op, measured faster on ResNet-50 batch 16 on a Zen 5:
+// 4.1 -> 2.0 ms for the 56x56x256 ones. But oneDNN 2.6 computes that form wrong when the residual
+// arrives channels-last, as it does from the convolutions before it: saturated values throughout,
+// OnednnInt8.LargeChannelsLastResidual. And on a Zen 4 the sum is the faster one: 3.9 -> 2.8 ms.)
 
 struct ConvDesc {
     bool transpose = false;
@@ -330,9 +327,7 @@ class ConvKernel : public OnednnKernel {
             // post-op cost); the rest of the chain stays in the primitive.
             QParams chain = q_;
             if (own_swish()) chain.post_ops.pop_back();
-            QAT_ASSIGN_OR_RETURN(st->epi,
-                                 build_epilogue(chain, 1 << 1, res_md ? &res_md : nullptr,
-                                                c_.quantized && pointwise() ? kInt8SumResidualMaxBytes : SIZE_MAX));
+            QAT_ASSIGN_OR_RETURN(st->epi, build_epilogue(chain, 1 << 1, res_md ? &res_md : nullptr));
             attr = st->epi.attr;
             dst_t = st->epi.dst_type;
         }
