@@ -19,6 +19,9 @@
 // header (date, machine, command, VNNI peak) and the goal check of issue 6 to FILE, --json one
 // object {"date", "machine", "command", "threads", "vnni_peak_gops", "results": [...]} to FILE.
 // ORT columns are "n/a" when node / onnxruntime-node cannot run the file (--no-ort: not run).
+// Each row is also checked for numbers, not only timed: the engines' outputs on the timed input
+// against ONNX Runtime's on the same files (tools/ort_run.js), printed as a second table ("agree"
+// within the bounds of kInt8AgreeRel / kFp32AgreeRel, "DIFFER" otherwise).
 #include <omp.h>
 
 #include <algorithm>
@@ -41,6 +44,7 @@
 #include "backends/registry.h"
 #include "bench_util.h"
 #include "core/file_util.h"
+#include "core/npy.h"
 #include "core/strings.h"
 #include "engine/engine.h"
 #include "engine/explain.h"
@@ -252,6 +256,73 @@ bool run_ort(const std::string& model, int64_t batch, int threads, int warmup, i
     return true;
 }
 
+// Bounds of the agreement check, as max |ours - ORT| / max |ORT| over the logits: the INT8 engine
+// fuses what ORT runs op by op (a step of difference per fused op, the contract of ir/fused_ops.h,
+// which 50-odd layers of random weights compound), the FP32 engine re-associates float sums
+// (Winograd, folded BN).
+constexpr double kInt8AgreeRel = 0.1, kFp32AgreeRel = 1e-3;
+
+// How an engine's output compares with ONNX Runtime's on the same file and input.
+struct Agreement {
+    bool ran = false;
+    double rel = 0;     // max |ours - ORT| / max |ORT|
+    double top1 = 0;    // share of the batch with the same arg-max, percent
+    std::string error;  // why it did not run
+};
+
+// Runs `model` in ONNX Runtime on `x` (saved to `dir`) and compares with `ours` (logits [N, K]).
+Agreement agree_with_ort(const std::string& model, const std::string& input_name, const Tensor& x, const Tensor& ours,
+                         const std::string& dir, int threads) {
+    Agreement a;
+    const std::string in = dir + "/agree_input.npy", out_dir = dir + "/agree_ort";
+    if (auto s = save_npy(in, x); !s.ok()) {
+        a.error = s.to_string();
+        return a;
+    }
+    std::filesystem::remove_all(out_dir);
+    const std::string cmd = "node '" + std::string(QAT_SOURCE_DIR) + "/tools/ort_run.js' '" + model + "' --input '" +
+                            input_name + "=" + in + "' --out-dir '" + out_dir + "' --threads " +
+                            std::to_string(threads) + " > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+        a.error = "tools/ort_run.js failed on " + model;
+        return a;
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& f : std::filesystem::directory_iterator(out_dir)) files.push_back(f.path());
+    if (files.size() != 1) {
+        a.error = "ONNX Runtime wrote " + std::to_string(files.size()) + " outputs, expected 1";
+        return a;
+    }
+    auto ref = load_npy(files[0].string());
+    if (!ref.ok() || ref->numel() != ours.numel() || ours.rank() != 2) {
+        a.error = "ONNX Runtime's output does not match ours in size";
+        return a;
+    }
+    const float* r = ref->data<float>();
+    const float* o = ours.data<float>();
+    double worst = 0, top = 0;
+    for (int64_t i = 0; i < ours.numel(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::fabs(o[i] - r[i])));
+        top = std::max(top, static_cast<double>(std::fabs(r[i])));
+    }
+    const int64_t n = ours.dim(0), k = ours.dim(1);
+    int64_t same = 0;
+    for (int64_t b = 0; b < n; ++b)
+        same += std::max_element(o + b * k, o + (b + 1) * k) - o - b * k ==
+                std::max_element(r + b * k, r + (b + 1) * k) - r - b * k;
+    a.ran = true;
+    a.rel = top > 0 ? worst / top : worst;
+    a.top1 = 100.0 * static_cast<double>(same) / static_cast<double>(n);
+    return a;
+}
+
+std::string agree_cell(const Agreement& a, double bound) {
+    if (!a.ran) return "n/a";
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.2g, top-1 %.0f%% %s", a.rel, a.top1, a.rel <= bound ? "agree" : "DIFFER");
+    return buf;
+}
+
 // The 1-minute load average: benchmarks on a shared machine are only as good as this is low.
 double load_average() {
     std::ifstream f("/proc/loadavg");
@@ -345,6 +416,9 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::vector<Row> rows, min_rows;
     std::string layouts;  // the FP32 engines' layout choice (EngineOptions::fp32_layout = auto)
+    std::string agreement =
+        "| model | batch | our INT8 vs ORT on the Q/DQ file: max diff / max, top-1 | our FP32 vs ORT FP32: max diff / "
+        "max, top-1 |\n|---|---|---|---|\n";
     nlohmann::json results = nlohmann::json::array();
     for (const auto& name : a.models) {
         models::ZooOptions zo;
@@ -391,6 +465,20 @@ int main(int argc, char** argv) {
             const double ort32 = ort32_ok ? o32.median : -1, ortq = ortq_ok ? oq.median : -1;
             const double ort32_min = ort32_ok ? o32.min : -1, ortq_min = ortq_ok ? oq.min : -1;
             ConvStats cs = profile_engine(*e8, x, std::max(3, a.iterations / 3));
+            // The numbers of what was timed, against ONNX Runtime on the same files.
+            Agreement ag8, ag32;
+            if (a.ort) {
+                const std::string in_name = q->inputs()[0]->name();
+                auto y8 = e8->run(std::vector<Tensor>{x});
+                auto y32 = e32->run(std::vector<Tensor>{x});
+                if (!y8.ok() || !y32.ok()) die("engine run of " + name + " failed");
+                ag8 = agree_with_ort(qdq_path, in_name, x, (*y8)[0], dir, a.threads);
+                ag32 = agree_with_ort(fp32_path, in_name, x, (*y32)[0], dir, a.threads);
+                for (const auto* g : {&ag8, &ag32})
+                    if (!g->ran) std::fprintf(stderr, "agreement check of %s: %s\n", name.c_str(), g->error.c_str());
+                agreement += "| " + name + " | " + std::to_string(b) + " | " + agree_cell(ag8, kInt8AgreeRel) + " | " +
+                             agree_cell(ag32, kFp32AgreeRel) + " |\n";
+            }
             const std::string layout = engine::fp32_layout_name(e32->options().fp32_layout);
             layouts += (layouts.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " " + layout;
             e8 = Status(StatusCode::kCancelled, "freed");
@@ -414,29 +502,33 @@ int main(int argc, char** argv) {
             min_rows.push_back(m);
             std::printf("%s", table_row(r).c_str());
             std::fflush(stdout);
-            results.push_back({{"model", name},
-                               {"batch", b},
-                               {"threads", a.threads},
-                               {"ours_int8_ms", t8.median},
-                               {"ours_int8_min_ms", t8.min},
-                               {"ours_int8_p90_ms", t8.p90},
-                               {"ours_fp32_ms", t32.median},
-                               {"ours_fp32_min_ms", t32.min},
-                               {"ort_fp32_ms", ort32 > 0 ? nlohmann::json(ort32) : nlohmann::json(nullptr)},
-                               {"ort_qdq_ms", ortq > 0 ? nlohmann::json(ortq) : nlohmann::json(nullptr)},
-                               {"ort_fp32_min_ms", ort32 > 0 ? nlohmann::json(ort32_min) : nlohmann::json(nullptr)},
-                               {"ort_qdq_min_ms", ortq > 0 ? nlohmann::json(ortq_min) : nlohmann::json(nullptr)},
-                               {"int8_vs_ort_fp32", ratio(ort32, t8.median)},
-                               {"int8_vs_ort_qdq", ratio(ortq, t8.median)},
-                               {"int8_vs_our_fp32", ratio(t32.median, t8.median)},
-                               {"our_fp32_vs_ort_fp32", ratio(ort32, t32.median)},
-                               {"int8_conv_gops", r.conv_gops},
-                               {"int8_conv_percent_of_peak", peak > 0 ? 100.0 * r.conv_gops / peak : 0.0},
-                               {"int8_fused_ops", cs.int8_ops},
-                               {"fp32_ops", cs.fp32_ops},
-                               {"fp32_ms", cs.fp32_ms},
-                               {"layout_convert_ms", cs.convert_ms},
-                               {"fp32_layout", layout}});
+            results.push_back(
+                {{"model", name},
+                 {"batch", b},
+                 {"threads", a.threads},
+                 {"ours_int8_ms", t8.median},
+                 {"ours_int8_min_ms", t8.min},
+                 {"ours_int8_p90_ms", t8.p90},
+                 {"ours_fp32_ms", t32.median},
+                 {"ours_fp32_min_ms", t32.min},
+                 {"ort_fp32_ms", ort32 > 0 ? nlohmann::json(ort32) : nlohmann::json(nullptr)},
+                 {"ort_qdq_ms", ortq > 0 ? nlohmann::json(ortq) : nlohmann::json(nullptr)},
+                 {"ort_fp32_min_ms", ort32 > 0 ? nlohmann::json(ort32_min) : nlohmann::json(nullptr)},
+                 {"ort_qdq_min_ms", ortq > 0 ? nlohmann::json(ortq_min) : nlohmann::json(nullptr)},
+                 {"int8_vs_ort_fp32", ratio(ort32, t8.median)},
+                 {"int8_vs_ort_qdq", ratio(ortq, t8.median)},
+                 {"int8_vs_our_fp32", ratio(t32.median, t8.median)},
+                 {"our_fp32_vs_ort_fp32", ratio(ort32, t32.median)},
+                 {"int8_conv_gops", r.conv_gops},
+                 {"int8_conv_percent_of_peak", peak > 0 ? 100.0 * r.conv_gops / peak : 0.0},
+                 {"int8_fused_ops", cs.int8_ops},
+                 {"fp32_ops", cs.fp32_ops},
+                 {"fp32_ms", cs.fp32_ms},
+                 {"layout_convert_ms", cs.convert_ms},
+                 {"fp32_layout", layout},
+                 {"int8_vs_ort_qdq_rel_diff", ag8.ran ? nlohmann::json(ag8.rel) : nlohmann::json(nullptr)},
+                 {"int8_vs_ort_qdq_top1_agree_percent", ag8.ran ? nlohmann::json(ag8.top1) : nlohmann::json(nullptr)},
+                 {"fp32_vs_ort_fp32_rel_diff", ag32.ran ? nlohmann::json(ag32.rel) : nlohmann::json(nullptr)}});
         }
     }
     std::string goals = goal_table(rows);
@@ -445,6 +537,8 @@ int main(int argc, char** argv) {
     std::printf("\nfastest run of each (min latency):\n%s", min_table.c_str());
     const double load_end = load_average();
     std::printf("\n%s", goals.c_str());
+    if (a.ort)
+        std::printf("\nnumbers (the timed input, against ONNX Runtime on the same files):\n%s", agreement.c_str());
     if (!a.json_path.empty()) {
         nlohmann::json j = {{"date", date},
                             {"machine", machine},
@@ -470,6 +564,11 @@ int main(int argc, char** argv) {
         for (const auto& r : rows) md += table_row(r);
         md += "\nOur FP32 engines' convolution layout, timed at build (`--fp32-layout auto`): " + layouts + ".\n";
         md += "\nGoal check (medians):\n\n" + goals;
+        if (a.ort)
+            md +=
+                "\nNumbers: the engines' outputs on the timed input against ONNX Runtime's on the same files "
+                "(agree: max diff / max within " +
+                fmt("%.2g", kInt8AgreeRel) + " for INT8, " + fmt("%.2g", kFp32AgreeRel) + " for FP32):\n\n" + agreement;
         md +=
             "\nThe same from the fastest run of each (min latency; less sensitive to other work on the machine):\n\n" +
             min_table + "\n" + goal_table(min_rows);
