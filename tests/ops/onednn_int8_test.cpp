@@ -511,6 +511,75 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
 }
 
+// INT8 3x3 depthwise convolutions of stride 1 with ReLU, ReLU6 (clip) or nothing after, of 96
+// channels and more, run on depthwise_int8.h (VNNI on quads of taps, two outputs per quad): within
+// 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as u8, the 128 taken back),
+// output zero points, channel counts with a tail in the last 64-channel block, odd widths (the
+// last quad's second output unused), rows and columns of one pixel, batches (the row ring starts
+// over per image).
+TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    QCase base;
+    base.x = {1, 96, 9, 8};
+    base.m = 96;
+    base.group = 96;
+    base.pads = {1, 1, 1, 1};
+    base.xt = D::kUint8;
+    base.post_ops = {"clip"};
+    auto add = case_adder(cases, base);
+    add("u8 input, clip (ReLU6)", [](QCase&) {});
+    add("s8 input, relu", [](QCase& c) {
+        c.xt = D::kInt8;
+        c.post_ops = {"relu"};
+    });
+    add("s8 input, nothing after", [](QCase& c) {
+        c.xt = D::kInt8;
+        c.post_ops = {};
+    });
+    add_output_cases(add);
+    add("144 channels (a 16-channel tail), batch 2, odd width", [](QCase& c) {
+        c.x = {2, 144, 7, 11};
+        c.m = c.group = 144;
+    });
+    add("200 channels (an 8-channel tail), relu", [](QCase& c) {
+        c.x = {1, 200, 5, 6};
+        c.m = c.group = 200;
+        c.post_ops = {"relu"};
+    });
+    add("128 channels, one column", [](QCase& c) {
+        c.x = {3, 128, 6, 1};
+        c.m = c.group = 128;
+    });
+    add("one row", [](QCase& c) { c.x = {1, 96, 1, 10}; });
+    const bool own = has_vnni_kernel();
+    if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
+    for (const auto& c : cases)
+        for (int threads : {1, 2}) {
+            Expect e{.tol = 1e-5f, .lsb = 1, .threads = threads};
+            if (own) e.impls = {{"qconv", "qat:int8_dw3x3"}};
+            run_qconv(c, e);
+        }
+
+    // What the kernel does not take stays on oneDNN: fewer than 96 channels, stride 2, other
+    // post-ops, an input zero point, a residual.
+    std::vector<QCase> others;
+    auto other = case_adder(others, base);
+    other("32 channels", [](QCase& c) {
+        c.x = {1, 32, 9, 8};
+        c.m = c.group = 32;
+    });
+    other("stride 2", [](QCase& c) { c.strides = {2, 2}; });
+    other("swish", [](QCase& c) { c.post_ops = {"swish"}; });
+    other("input zero point 3", [](QCase& c) { c.xzp = 3; });
+    other("residual", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.post_ops = {"add", "relu"};
+    });
+    for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
+}
+
 // QuantizeLinear of a plain NCHW image with up to 16 channels (the network input) goes straight
 // into channels-last on quantize_nhwc.h's loop, with ONNX's division and round-half-even: exact
 // against the reference, ties, NaN and saturation included, 1 and 2 threads.

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "backends/onednn/channel_scale.h"
+#include "backends/onednn/depthwise_int8.h"
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
 #include "backends/onednn/pointwise_gemv.h"
@@ -154,6 +155,7 @@ class ConvKernel : public OnednnKernel {
         if (!cur_) return std::string();
         if (cur_->gemv) return kGemvImpl;
         if (cur_->own_1x1) return kInt8PointwiseImpl;
+        if (cur_->own_dw) return kInt8DepthwiseImpl;
         return own_swish() ? cur_->impl + " + qat:swish" : cur_->impl;
     }
 
@@ -162,7 +164,7 @@ class ConvKernel : public OnednnKernel {
     size_t prepacked_bytes() const override {
         size_t b = 0;
         for (const auto& w : weights_) b += w.second.get_desc().get_size();
-        return b + (own_1x1_ ? own_1x1_->packed_bytes() : 0);
+        return b + (own_1x1_ ? own_1x1_->packed_bytes() : 0) + (own_dw_ ? own_dw_->packed_bytes() : 0);
     }
 
   protected:
@@ -182,6 +184,8 @@ class ConvKernel : public OnednnKernel {
         ReorderCache src_reorder_prim, res_reorder_prim;
         bool gemv = false;     // pointwise_gemv.h instead of the primitive
         bool own_1x1 = false;  // pointwise_int8.h instead of the primitive
+        bool own_dw = false;   // depthwise_int8.h instead of the primitive
+        DepthwiseInt8Geometry dw_geom;
         PointwiseInt8Geometry geom;
         md_t res_nhwc_md;                   // own_1x1: the residual as the kernel reads it
         std::shared_ptr<void> res_scratch;  // own_1x1: the residual reordered there (else null)
@@ -233,6 +237,7 @@ class ConvKernel : public OnednnKernel {
                 cur_ = s.get();
                 if (cur_->gemv && !probing_) prepare_gemv();  // the state may come from a probe
                 if (cur_->own_1x1 && !probing_) prepare_own_1x1(*cur_);
+                if (cur_->own_dw && !probing_) prepare_own_dw(*cur_);
                 return OkStatus();
             }
         auto st = std::make_unique<State>();
@@ -273,6 +278,11 @@ class ConvKernel : public OnednnKernel {
         if (own_1x1_candidate(pb, pe, res_md)) {
             plan_own_1x1(*st, *x, mds[0]);
             if (!probing_) prepare_own_1x1(*st);
+            return keep_state(std::move(st));
+        }
+        if (own_dw_candidate(pb, pe)) {
+            plan_own_dw(*st, *x, mds[0]);
+            if (!probing_) prepare_own_dw(*st);
             return keep_state(std::move(st));
         }
         if (gemv_candidate(*x, mds[0], pb, pe)) {
@@ -429,6 +439,7 @@ class ConvKernel : public OnednnKernel {
         const Tensor& x = *ctx.input(0);
         if (st.gemv) return run_gemv(ctx, st, x);
         if (st.own_1x1) return run_own_1x1(ctx, st, x);
+        if (st.own_dw) return run_own_dw(ctx, st, x);
         const void* xdata = x.raw_data();
         dnnl::memory weights = st.weights;
         if (c_.gated) apply_gate(ctx, st, x, &xdata, &weights);
@@ -482,6 +493,7 @@ class ConvKernel : public OnednnKernel {
   private:
     static constexpr const char* kGemvImpl = "qat:gemv";
     static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
+    static constexpr const char* kInt8DepthwiseImpl = "qat:int8_dw3x3";
 
     // An INT8 1x1 convolution whose post-ops include swish or sigmoid, for pointwise_int8.h: no
     // padding, a quantized residual if any.
@@ -492,6 +504,47 @@ class ConvKernel : public OnednnKernel {
         for (size_t i = 0; i < 2; ++i)
             if (pb[i] != 0 || pe[i] != 0) return false;
         return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
+    }
+
+    // An INT8 3x3 depthwise convolution for depthwise_int8.h: stride 1, padding 1 on every side, no
+    // dilation, no residual.
+    bool own_dw_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe) const {
+        if (!c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != c_.in_channels ||
+            c_.out_channels != c_.in_channels || q_.has_residual() || !depthwise_int8_fits(*info_, c_.in_channels))
+            return false;
+        for (size_t i = 0; i < 2; ++i)
+            if (c_.kernel[i] != 3 || c_.dilations[i] != 1 || c_.strides[i] != 1 || pb[i] != 1 || pe[i] != 1)
+                return false;
+        return true;
+    }
+
+    void plan_own_dw(State& st, const Tensor& x, const md_t& x_md) {
+        st.own_dw = true;
+        const dt out_t = int8_output_stored_as_u8(q_) ? dt::u8 : to_dnnl(q_.out_type());
+        st.dst_md = md_t(to_dims(st.out_dims), out_t, tag::acdb);
+        st.dw_geom = {x.dim(0), x.dim(2), x.dim(3)};
+        st.src_md = md_t(x_md.dims(), x_md.data_type(), tag::acdb);
+        st.src_reorder = !(st.src_md == x_md);
+    }
+
+    void prepare_own_dw(State& st) {
+        if (st.src_reorder && !st.src_scratch) st.src_scratch = aligned_alloc_bytes(st.src_md.get_size());
+        const bool x_is_u8 = st.x_md.data_type() == dt::u8;
+        if (own_dw_ && own_dw_->x_is_u8() == x_is_u8) return;
+        own_dw_ = std::make_unique<DepthwiseInt8>();
+        const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
+        own_dw_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, bias, *info_, x_is_u8);
+    }
+
+    Status run_own_dw(runtime::KernelContext& ctx, State& st, const Tensor& x) {
+        const void* xdata = x.raw_data();
+        if (st.src_reorder) {
+            st.src_reorder_prim.run(st.x_mem.get(st.x_md, xdata), st.src_mem.get(st.src_md, st.src_scratch.get()));
+            xdata = st.src_scratch.get();
+        }
+        Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
+        own_dw_->run(st.dw_geom, xdata, out->raw_data(), ctx.num_threads());
+        return declare_layout(ctx, 0, st.dst_md);
     }
 
     // The kernel reads and writes channels-last: other input / residual layouts are reordered
@@ -701,6 +754,7 @@ class ConvKernel : public OnednnKernel {
     std::unique_ptr<PointwiseGemv> gemv_;
     std::optional<ir::fused::FusedOpInfo> info_;  // ops with post-ops: the attributes
     std::unique_ptr<PointwiseInt8> own_1x1_;
+    std::unique_ptr<DepthwiseInt8> own_dw_;
     std::vector<float> gate_w_;  // the gate-scaled plain weights of a folding run
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;
