@@ -12,10 +12,13 @@
 //               2-thread primitives or fused: each thread walks its half of the output rows in
 //               strips of ROWS, expanding only the rows its depthwise needs into a small buffer,
 //               with 1-thread primitives (no fork / join inside the block).
+//   dw H C      a 3x3 depthwise convolution of stride 1 (H x H x C, u8, ReLU6): oneDNN's primitive
+//               against our kernel (src/backends/onednn/depthwise_int8.h), on 1 and 2 threads.
 //
 //   build/bin/qat_chain_experiments mobilenet
 //   build/bin/qat_chain_experiments rowsplit
 //   build/bin/qat_chain_experiments fuse 56 24 144 24 1 4
+//   build/bin/qat_chain_experiments dw 56 144
 //
 // Weights and activations are constants: these measure time, not numbers (rowsplit checks that
 // its two forms give the same bytes).
@@ -31,6 +34,8 @@
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include "backends/onednn/depthwise_int8.h"
 
 namespace {
 
@@ -309,12 +314,53 @@ int fuse(int h, int cin, int cmid, int cout, int stride, int strip) {
     return 0;
 }
 
+int depthwise(int h, int c) {
+    std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(x.size()), y_dnnl(x.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
+    std::vector<int8_t> w(static_cast<size_t>(c) * 9);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
+    qat::ir::fused::FusedOpInfo info;
+    info.x_scale = 0.02f;
+    info.w_scales.assign(static_cast<size_t>(c), 0.01f);
+    info.y_scale = 0.05f;
+    info.out_dtype = qat::DataType::kInt8;
+    info.post_ops = {qat::ir::fused::PostOp::kClip};
+    info.clip_min = 0;
+    info.clip_max = 6;
+    if (!qat::onednn::depthwise_int8_fits(info, c)) {
+        std::fprintf(stderr, "qat_chain_experiments: dw: our kernel does not run here (AVX-512 VNNI, 96+ channels)\n");
+        return 2;
+    }
+    qat::onednn::DepthwiseInt8 k;
+    k.init(w.data(), c, nullptr, info, true);
+    const qat::onednn::DepthwiseInt8Geometry g{1, h, h};
+    for (int threads : {1, 2}) {
+        ConvSpec s{c, c, c, 3, 1, h, h};
+        Prim p = make_prim(s, 0, h, threads);
+        omp_set_num_threads(threads);
+        dnnl::stream st(eng());
+        auto [a, b] = alternate(
+            300, [&] { exec(p, st, x.data(), y_dnnl.data()); }, [&] { k.run(g, x.data(), y.data(), threads); });
+        std::printf("depthwise 3x3 %dx%dx%d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, c, threads,
+                    threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
     if (what == "mobilenet") return mobilenet();
     if (what == "rowsplit") return rowsplit();
+    if (what == "dw" && argc == 4) {
+        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]);
+        if (h <= 0 || c <= 0) {
+            std::fprintf(stderr, "qat_chain_experiments: dw: H and C must be positive integers\n");
+            return 2;
+        }
+        return depthwise(h, c);
+    }
     if (what == "fuse" && argc == 8) {
         int v[6];
         for (int i = 0; i < 6; ++i) {
@@ -331,7 +377,7 @@ int main(int argc, char** argv) {
         return fuse(v[0], v[1], v[2], v[3], v[4], v[5]);
     }
     std::fprintf(stderr,
-                 "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS\n"
+                 "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS | dw H C\n"
                  "  (e.g. fuse 56 24 144 24 1 4)\n");
     return 2;
 }
