@@ -431,6 +431,19 @@ bool has_vnni_kernel() {
 #endif
 }
 
+// Each case on 1 and 2 threads against the reference, within one step, on the kernel of ours
+// named `impl` where this machine has AVX-512 VNNI (else on oneDNN, said so).
+void run_on_own_kernel(const std::vector<QCase>& cases, const char* impl) {
+    const bool own = has_vnni_kernel();
+    if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
+    for (const auto& c : cases)
+        for (int threads : {1, 2}) {
+            Expect e{.tol = 1e-5f, .lsb = 1, .threads = threads};
+            if (own) e.impls = {{"qconv", impl}};
+            run_qconv(c, e);
+        }
+}
+
 // INT8 1x1 convolutions whose post-ops include swish or sigmoid run on pointwise_int8.h (a VNNI
 // product of our own with the epilogue in registers): within 1 step of the reference, on 1 and 2
 // threads, tails of pixels (not a multiple of the 6-pixel tile) and of channels (not a multiple of
@@ -491,14 +504,7 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
         c.x = {3, 1152, 1, 1};
         c.m = 48;
     });
-    const bool own = has_vnni_kernel();
-    if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
-    for (const auto& c : cases)
-        for (int threads : {1, 2}) {
-            Expect e{.tol = 1e-5f, .lsb = 1, .threads = threads};
-            if (own) e.impls = {{"qconv", "qat:int8_1x1"}};
-            run_qconv(c, e);
-        }
+    run_on_own_kernel(cases, "qat:int8_1x1");
 
     // What the kernel does not take stays on oneDNN: input channels not a multiple of 4, float
     // output, padding, neither swish nor sigmoid.
@@ -553,14 +559,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 128;
     });
     add("one row", [](QCase& c) { c.x = {1, 96, 1, 10}; });
-    const bool own = has_vnni_kernel();
-    if (!own) std::printf("[ INFO     ] no AVX-512 VNNI here: the cases run on oneDNN, impl not checked\n");
-    for (const auto& c : cases)
-        for (int threads : {1, 2}) {
-            Expect e{.tol = 1e-5f, .lsb = 1, .threads = threads};
-            if (own) e.impls = {{"qconv", "qat:int8_dw3x3"}};
-            run_qconv(c, e);
-        }
+    run_on_own_kernel(cases, "qat:int8_dw3x3");
 
     // What the kernel does not take stays on oneDNN: fewer than 96 channels, stride 2, other
     // post-ops, an input zero point, a residual.
