@@ -28,24 +28,42 @@ constexpr int64_t kMinChannels = 96;
 
 #if defined(__x86_64__)
 
-// One input row into a ring slot: a zero pixel (x = 0, read as `fill`) on the left, three on
-// the right (the last quad reads two past the edge), then slack; s8 rows flipped to u8.
-QAT_VNNI void load_row(const uint8_t* src, int64_t w, int64_t c, bool flip, uint8_t fill, uint8_t* dst) {
-    std::memset(dst, fill, static_cast<size_t>(c));
-    uint8_t* d = dst + c;
-    const int64_t n = w * c;
-    if (!src) {
-        std::memset(d, fill, static_cast<size_t>(n));
-    } else if (!flip) {
-        std::memcpy(d, src, static_cast<size_t>(n));
-    } else {
-        const __m512i s = _mm512_set1_epi8(static_cast<char>(0x80));
-        int64_t i = 0;
-        for (; i + 64 <= n; i += 64) _mm512_storeu_si512(d + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), s));
-        const __mmask64 m = (i < n) ? (~0ULL >> (64 - (n - i))) : 0;
-        _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), s));
+// One pixel's 64 channels from block `b` (`mask`: the channels that exist, so that the last pixel
+// of a tensor is not read past its end), or `fill` for padding; s8 inputs flipped to u8.
+template <bool kFlip>
+QAT_VNNI_INLINE __m512i load_pixel(const uint8_t* p, __mmask64 mask, __m512i flip) {
+    const __m512i v = _mm512_maskz_loadu_epi8(mask, p);
+    return kFlip ? _mm512_xor_si512(v, flip) : v;
+}
+
+// The quad of pixels px - 1 .. px + 2 of an input row (px - 1 may be the left padding, px + 1 and
+// px + 2 the right), interleaved: register k, lane L, dword j holds the four pixels' bytes of
+// channel 16L + 4k + j of the block. row: the row's first pixel at the block's channels, or null
+// for a padding row.
+template <bool kFlip>
+QAT_VNNI_INLINE void load_quad(const uint8_t* row, int64_t px, int64_t w, int64_t C, __mmask64 mask, __m512i flip,
+                               __m512i fill, __m512i (&q)[4]) {
+    __m512i t[4];
+    if (!row) {
+        q[0] = q[1] = q[2] = q[3] = fill;  // four equal bytes interleave to themselves
+        return;
     }
-    std::memset(d + n, fill, static_cast<size_t>(3 * c));
+    if (px >= 1 && px + 2 < w) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) t[j] = load_pixel<kFlip>(row + (px - 1 + j) * C, mask, flip);
+    } else {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+            const int64_t i = px - 1 + j;
+            t[j] = i >= 0 && i < w ? load_pixel<kFlip>(row + i * C, mask, flip) : fill;
+        }
+    }
+    const __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
+    const __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
+    q[0] = _mm512_unpacklo_epi16(lo01, lo23);
+    q[1] = _mm512_unpackhi_epi16(lo01, lo23);
+    q[2] = _mm512_unpacklo_epi16(hi01, hi23);
+    q[3] = _mm512_unpackhi_epi16(hi01, hi23);
 }
 
 // The epilogue, for the chains that commute with the output scale (none, relu, clip): y =
@@ -85,45 +103,38 @@ QAT_VNNI_INLINE void store_pixel(const __m512i (&acc)[4], int64_t oc, __mmask64 
     _mm512_mask_storeu_epi8(y, mask, z);
 }
 
-// Output rows [r0, r1) of the flattened (image, row) range.
+// Output rows [r0, r1) of the flattened (image, row) range. kFlip: an s8 input.
+template <bool kFlip>
 QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
                        uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f,
-                       const bool y_u8, const bool flip, uint8_t* ring, const int64_t ring_row) {
-    const uint8_t fill = flip ? 0x80 : 0;
+                       const bool y_u8) {
     const RequantRegs regs{_mm512_set1_ps(f.lo), _mm512_set1_ps(f.hi), _mm512_set1_epi32(f.zp)};
-    int64_t img_loaded = -1, hi_loaded = -1;  // rows of that image in the ring: up to hi_loaded
+    // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(kFlip ? 0x80 : 0));
+    const __m512i fill = flip;
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / g.h, oh = r % g.h;
-        const uint8_t* xi = x + img * g.h * g.w * C;
-        int64_t from = oh - 1;
-        if (img == img_loaded) from = std::max(from, hi_loaded + 1);
-        for (int64_t ih = from; ih <= oh + 1; ++ih)
-            load_row(ih >= 0 && ih < g.h ? xi + ih * g.w * C : nullptr, g.w, C, flip, fill,
-                     ring + ((ih + 3) % 3) * ring_row);
-        img_loaded = img;
-        hi_loaded = oh + 1;
         const uint8_t* rows[3];
-        for (int k = 0; k < 3; ++k) rows[k] = ring + ((oh + k + 2) % 3) * ring_row;
+        for (int k = 0; k < 3; ++k) {
+            const int64_t ih = oh - 1 + k;
+            rows[k] = ih >= 0 && ih < g.h ? x + ((img * g.h + ih) * g.w) * C : nullptr;
+        }
         uint8_t* yr = y + r * g.w * C;
         for (int64_t b = 0; b < blocks; ++b) {
             const int8_t* wb = packed + b * 3 * 2 * 4 * kBlock;
             const int64_t width = std::min(kBlock, C - b * kBlock);
             const __mmask64 mask = width == kBlock ? ~0ULL : (~0ULL >> (64 - width));
-            // Outputs ow and ow + 1 from the quad of ring pixels ow .. ow + 3 (the ring's pixel 0
-            // is the left padding).
+            const uint8_t* rb[3];
+            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kBlock : nullptr;
+            // Outputs ow and ow + 1 from the quad of input pixels ow - 1 .. ow + 2.
             for (int64_t ow = 0; ow < g.w; ow += 2) {
                 __m512i a0[4], a1[4];
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; ++k) a0[k] = a1[k] = _mm512_setzero_si512();
 #pragma GCC unroll 3
                 for (int kh = 0; kh < 3; ++kh) {
-                    const uint8_t* p = rows[kh] + ow * C + b * kBlock;
-                    const __m512i t0 = _mm512_loadu_si512(p), t1 = _mm512_loadu_si512(p + C);
-                    const __m512i t2 = _mm512_loadu_si512(p + 2 * C), t3 = _mm512_loadu_si512(p + 3 * C);
-                    const __m512i lo01 = _mm512_unpacklo_epi8(t0, t1), hi01 = _mm512_unpackhi_epi8(t0, t1);
-                    const __m512i lo23 = _mm512_unpacklo_epi8(t2, t3), hi23 = _mm512_unpackhi_epi8(t2, t3);
-                    const __m512i q[4] = {_mm512_unpacklo_epi16(lo01, lo23), _mm512_unpackhi_epi16(lo01, lo23),
-                                          _mm512_unpacklo_epi16(hi01, hi23), _mm512_unpackhi_epi16(hi01, hi23)};
+                    __m512i q[4];
+                    load_quad<kFlip>(rb[kh], ow, g.w, C, mask, flip, fill, q);
                     const int8_t* w0 = wb + (kh * 2) * 4 * kBlock;
 #pragma GCC unroll 4
                     for (int k = 0; k < 4; ++k) {
@@ -194,22 +205,20 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     }
 }
 
-void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) {
+void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const {
 #if defined(__x86_64__)
     const Requant f{scale_.data(), bias_.data(), lo_, hi_, info_.y_zero_point};
     const int64_t rows = g.n * g.h;
     const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
-    // A ring row: the input row with a pixel of padding left, three right (the last quad reads two
-    // past the edge), and a block of slack for the last block's full-width loads.
-    const int64_t ring_row = (g.w + 4) * c_ + kBlock;
-    const size_t per_thread = static_cast<size_t>(3 * ring_row);
-    if (rings_.size() < per_thread * static_cast<size_t>(nt)) rings_.resize(per_thread * static_cast<size_t>(nt));
     const auto* xb = static_cast<const uint8_t*>(x);
     auto* yb = static_cast<uint8_t*>(y);
     const bool y_u8 = info_.out_dtype == DataType::kUint8;
     auto work = [&](int t) {
-        run_rows(g, c_, blocks_, xb, yb, rows * t / nt, rows * (t + 1) / nt, packed_.data(), f, y_u8, !x_u8_,
-                 rings_.data() + per_thread * static_cast<size_t>(t), ring_row);
+        const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+        if (x_u8_)
+            run_rows<false>(g, c_, blocks_, xb, yb, r0, r1, packed_.data(), f, y_u8);
+        else
+            run_rows<true>(g, c_, blocks_, xb, yb, r0, r1, packed_.data(), f, y_u8);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

@@ -1,18 +1,18 @@
 // INT8 depthwise 3x3 convolutions (stride 1, padding 1, ReLU / ReLU6 / nothing after), a kernel
-// of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.3-1.6x faster than
-// oneDNN 2.6's brdgmm_dw on MobileNetV2's stride-1 shapes of 128 channels and more
+// of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.3-2.0x faster than
+// oneDNN 2.6's brdgmm_dw on MobileNetV2's stride-1 shapes of 96 channels and more
 // (docs/BENCHMARKS.md); its depthwise convolutions were a third of its INT8 time.
 //
 // How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds four taps of one
 // channel: four pixels of a row, 64 channels each, interleaved byte-wise (unpacklo / unpackhi,
 // within 128-bit lanes; lane L, dword j of register k is channel 16L + 4k + j). With stride 1
 // one such quad of pixels p..p+3 serves two outputs, p (weights [w0 w1 w2 0]) and p + 1
-// ([0 w0 w1 w2]); three rows make the 3x3. The input rows are copied once into a ring of three
-// rows with a zero pixel on each side (s8 inputs flipped to u8 on the way: x + 128, the 128 taken
-// back per channel as 128 * sum of its weights). The epilogue runs on the lane order above, in
-// output units (y = round(acc * s + b), clamped, + zero point; the reference rounds v / y_scale,
-// which differs only next to a tie: within the one int8 step every fused kernel is held to), and
-// lane-wise packs put the bytes back in channel order.
+// ([0 w0 w1 w2]); three rows make the 3x3. Pixels are read straight from the input (padding as
+// constant vectors; s8 inputs flipped to u8 on load: x + 128, the 128 taken back per channel as
+// 128 * sum of its weights; the last block's loads masked to its channels). The epilogue runs on
+// the lane order above, in output units (y = round(acc * s + b), clamped, + zero point; the
+// reference rounds v / y_scale, which differs only next to a tie: within the one int8 step every
+// fused kernel is held to), and lane-wise packs put the bytes back in channel order.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +39,8 @@ class DepthwiseInt8 {
     void init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info, bool x_is_u8);
 
     // x and y: n x h x w x C bytes (channels-last). Runs on up to
-    // `threads` OpenMP threads; its row buffers are kept between runs.
-    void run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads);
+    // `threads` OpenMP threads.
+    void run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const;
 
     bool x_is_u8() const { return x_u8_; }
     size_t packed_bytes() const { return packed_.size(); }
@@ -53,7 +53,6 @@ class DepthwiseInt8 {
     std::vector<float> scale_;    // x_scale * w_scale[c] / y_scale, in register order per block
     std::vector<float> bias_;     // in output units, the s8 input's 128 * sum(w) taken off
     float lo_ = 0, hi_ = 0;       // the relu / clip bounds in output units (else -inf, inf)
-    std::vector<uint8_t> rings_;  // per thread: 3 rows of (w + 4) pixels + slack
 };
 
 }  // namespace qat::onednn
