@@ -521,8 +521,8 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
 // channels and more, run on depthwise_int8.h (VNNI on quads of taps, two outputs per quad): within
 // 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as u8, the 128 taken back),
 // output zero points, channel counts with a tail in the last 64-channel block, odd widths (the
-// last quad's second output unused), rows and columns of one pixel, batches (the row ring starts
-// over per image).
+// last quad's second output unused), rows and columns of one pixel, batches (an image's edge
+// rows read padding, not the next image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
