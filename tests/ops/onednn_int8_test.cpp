@@ -517,12 +517,12 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
 }
 
-// INT8 3x3 depthwise convolutions of stride 1 with ReLU, ReLU6 (clip) or nothing after, of 96
+// INT8 3x3 depthwise convolutions of stride 1 with ReLU, ReLU6 (clip) or nothing after, of 32
 // channels and more, run on depthwise_int8.h (VNNI on quads of taps, two outputs per quad): within
 // 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as u8, the 128 taken back),
-// output zero points, channel counts with a tail in the last 64-channel block, odd widths (the
-// last quad's second output unused), rows and columns of one pixel, batches (an image's edge
-// rows read padding, not the next image).
+// output zero points, channel counts with a tail in the last 64-channel block, 32 channels in
+// blocks of 32, odd widths (the last quad's second output unused), rows and columns of one pixel,
+// batches (an image's edge rows read padding, not the next image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -559,15 +559,37 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 128;
     });
     add("one row", [](QCase& c) { c.x = {1, 96, 1, 10}; });
+    // 32 channels run in blocks of 32 (ymm registers), the rest in blocks of 64.
+    add("32 channels, s8 input, relu, batch 2", [](QCase& c) {
+        c.x = {2, 32, 10, 7};
+        c.m = c.group = 32;
+        c.xt = D::kInt8;
+        c.post_ops = {"relu"};
+    });
+    add("32 channels, uint8 output with zero point 128", [](QCase& c) {
+        c.x = {1, 32, 7, 6};
+        c.m = c.group = 32;
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("80 channels (a 16-channel tail)", [](QCase& c) {
+        c.x = {1, 80, 6, 9};
+        c.m = c.group = 80;
+    });
+    add("120 channels (a 56-channel tail), s8 input", [](QCase& c) {
+        c.x = {1, 120, 5, 7};
+        c.m = c.group = 120;
+        c.xt = D::kInt8;
+    });
     run_on_own_kernel(cases, "qat:int8_dw3x3");
 
-    // What the kernel does not take stays on oneDNN: fewer than 96 channels, stride 2, other
+    // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 2, other
     // post-ops, an input zero point, a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
-    other("32 channels", [](QCase& c) {
-        c.x = {1, 32, 9, 8};
-        c.m = c.group = 32;
+    other("16 channels", [](QCase& c) {
+        c.x = {1, 16, 9, 8};
+        c.m = c.group = 16;
     });
     other("stride 2", [](QCase& c) { c.strides = {2, 2}; });
     other("swish", [](QCase& c) { c.post_ops = {"swish"}; });

@@ -12,7 +12,7 @@
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#define QAT_DW_TARGET "avx512f,avx512bw,avx512vl,avx512vnni"
+#define QAT_DW_TARGET "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni"
 #define QAT_VNNI __attribute__((target(QAT_DW_TARGET)))
 #define QAT_VNNI_INLINE __attribute__((target(QAT_DW_TARGET), always_inline)) inline
 #endif
@@ -20,52 +20,128 @@
 namespace qat::onednn {
 namespace {
 
-constexpr int64_t kBlock = 64;  // channels per block: four registers of 16 lanes
-// Fewer channels leave most of a block's lanes idle: oneDNN's brdgmm_dw was faster for 32 (and
-// about even at 96; docs/BENCHMARKS.md).
-constexpr int64_t kMinChannels = 96;
+// Fewer channels leave most of a block's lanes idle.
+constexpr int64_t kMinChannels = 32;
 
 #if defined(__x86_64__)
 
-// One pixel's 64 channels from block `b` (`mask`: the channels that exist, so that the last pixel
-// of a tensor is not read past its end), or `fill` for padding; s8 inputs flipped to u8.
-template <bool kFlip>
-QAT_VNNI_INLINE __m512i load_pixel(const uint8_t* p, __mmask64 mask, __m512i flip) {
-    const __m512i v = _mm512_maskz_loadu_epi8(mask, p);
-    return kFlip ? _mm512_xor_si512(v, flip) : v;
+#define QAT_VOP __attribute__((target(QAT_DW_TARGET), always_inline))
+
+// The kernel's vector operations at two widths: blocks of 64 channels in zmm registers, of 32 in
+// ymm ones (for 32 channels, which would leave half of a 64-channel block idle). Lane L of a
+// register holds 16 channels either way, so the interleave and the packs work the same.
+struct Zmm {
+    static constexpr int64_t kW = 64;
+    using I = __m512i;
+    using F = __m512;
+    using M = __mmask64;
+    static QAT_VOP M mask(int64_t width) { return width >= kW ? ~0ULL : (~0ULL >> (64 - width)); }
+    static QAT_VOP I zero() { return _mm512_setzero_si512(); }
+    static QAT_VOP I set1_8(char v) { return _mm512_set1_epi8(v); }
+    static QAT_VOP I set1_32(int32_t v) { return _mm512_set1_epi32(v); }
+    static QAT_VOP F set1_ps(float v) { return _mm512_set1_ps(v); }
+    static QAT_VOP I load(M m, const uint8_t* p) { return _mm512_maskz_loadu_epi8(m, p); }
+    static QAT_VOP I loadw(const int8_t* p) { return _mm512_loadu_si512(p); }
+    static QAT_VOP F loadps(const float* p) { return _mm512_loadu_ps(p); }
+    static QAT_VOP I xor_(I a, I b) { return _mm512_xor_si512(a, b); }
+    static QAT_VOP I lo8(I a, I b) { return _mm512_unpacklo_epi8(a, b); }
+    static QAT_VOP I hi8(I a, I b) { return _mm512_unpackhi_epi8(a, b); }
+    static QAT_VOP I lo16(I a, I b) { return _mm512_unpacklo_epi16(a, b); }
+    static QAT_VOP I hi16(I a, I b) { return _mm512_unpackhi_epi16(a, b); }
+    static QAT_VOP I dpbusd(I acc, I a, I b) { return _mm512_dpbusd_epi32(acc, a, b); }
+    static QAT_VOP I requant(I acc, F s, F b, F lo, F hi, I zp) {
+        const F v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), s, b);
+        return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
+    }
+    static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
+        return u8 ? _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d))
+                  : _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+    }
+    static QAT_VOP void store(uint8_t* p, M m, I v) { _mm512_mask_storeu_epi8(p, m, v); }
+};
+
+struct Ymm {
+    static constexpr int64_t kW = 32;
+    using I = __m256i;
+    using F = __m256;
+    using M = __mmask32;
+    static QAT_VOP M mask(int64_t width) { return width >= kW ? ~0U : (~0U >> (32 - width)); }
+    static QAT_VOP I zero() { return _mm256_setzero_si256(); }
+    static QAT_VOP I set1_8(char v) { return _mm256_set1_epi8(v); }
+    static QAT_VOP I set1_32(int32_t v) { return _mm256_set1_epi32(v); }
+    static QAT_VOP F set1_ps(float v) { return _mm256_set1_ps(v); }
+    static QAT_VOP I load(M m, const uint8_t* p) { return _mm256_maskz_loadu_epi8(m, p); }
+    static QAT_VOP I loadw(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+    static QAT_VOP F loadps(const float* p) { return _mm256_loadu_ps(p); }
+    static QAT_VOP I xor_(I a, I b) { return _mm256_xor_si256(a, b); }
+    static QAT_VOP I lo8(I a, I b) { return _mm256_unpacklo_epi8(a, b); }
+    static QAT_VOP I hi8(I a, I b) { return _mm256_unpackhi_epi8(a, b); }
+    static QAT_VOP I lo16(I a, I b) { return _mm256_unpacklo_epi16(a, b); }
+    static QAT_VOP I hi16(I a, I b) { return _mm256_unpackhi_epi16(a, b); }
+    static QAT_VOP I dpbusd(I acc, I a, I b) { return _mm256_dpbusd_epi32(acc, a, b); }
+    static QAT_VOP I requant(I acc, F s, F b, F lo, F hi, I zp) {
+        const F v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, b);
+        return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
+    }
+    static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
+        return u8 ? _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d))
+                  : _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    }
+    static QAT_VOP void store(uint8_t* p, M m, I v) { _mm256_mask_storeu_epi8(p, m, v); }
+};
+
+template <class V, bool kFlip>
+QAT_VNNI_INLINE typename V::I load_pixel(const uint8_t* p, typename V::M mask, typename V::I flip) {
+    const typename V::I v = V::load(mask, p);
+    return kFlip ? V::xor_(v, flip) : v;
+}
+
+// The four registers of sums of one output pixel (lane order) -> its bytes at y, requantized and
+// packed lane-wise: lane L gets registers 0..3's dwords of lane L in order, i.e. channels 16L ..
+// 16L + 15, saturated to the output type.
+template <class V>
+QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::F (&s)[4], const typename V::F (&b)[4],
+                                 typename V::F lo, typename V::F hi, typename V::I zp, bool y_u8, typename V::M mask,
+                                 uint8_t* y) {
+    typename V::I v[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) v[k] = V::requant(a[k], s[k], b[k], lo, hi, zp);
+    V::store(y, mask, V::pack(v[0], v[1], v[2], v[3], y_u8));
 }
 
 // The quad of pixels px - 1 .. px + 2 of an input row (px - 1 may be the left padding, px + 1 and
 // px + 2 the right), interleaved: register k, lane L, dword j holds the four pixels' bytes of
 // channel 16L + 4k + j of the block. row: the row's first pixel at the block's channels, or null
-// for a padding row.
-template <bool kFlip>
-QAT_VNNI_INLINE void load_quad(const uint8_t* row, int64_t px, int64_t w, int64_t C, __mmask64 mask, __m512i flip,
-                               __m512i fill, __m512i (&q)[4]) {
-    __m512i t[4];
+// for a padding row. Loads are masked to the block's channels (the last pixel of a tensor is not
+// read past its end); an s8 input is flipped to u8 (kFlip), padding is `fill`.
+template <class V, bool kFlip>
+QAT_VNNI_INLINE void load_quad(const uint8_t* row, int64_t px, int64_t w, int64_t C, typename V::M mask,
+                               typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
+    using I = typename V::I;
     if (!row) {
         q[0] = q[1] = q[2] = q[3] = fill;  // four equal bytes interleave to themselves
         return;
     }
+    I t[4];
     if (px >= 1 && px + 2 < w) {
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) t[j] = load_pixel<kFlip>(row + (px - 1 + j) * C, mask, flip);
+        for (int j = 0; j < 4; ++j) t[j] = load_pixel<V, kFlip>(row + (px - 1 + j) * C, mask, flip);
     } else {
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
             const int64_t i = px - 1 + j;
-            t[j] = i >= 0 && i < w ? load_pixel<kFlip>(row + i * C, mask, flip) : fill;
+            t[j] = i >= 0 && i < w ? load_pixel<V, kFlip>(row + i * C, mask, flip) : fill;
         }
     }
-    const __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
-    const __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
-    q[0] = _mm512_unpacklo_epi16(lo01, lo23);
-    q[1] = _mm512_unpackhi_epi16(lo01, lo23);
-    q[2] = _mm512_unpacklo_epi16(hi01, hi23);
-    q[3] = _mm512_unpackhi_epi16(hi01, hi23);
+    const I lo01 = V::lo8(t[0], t[1]), hi01 = V::hi8(t[0], t[1]);
+    const I lo23 = V::lo8(t[2], t[3]), hi23 = V::hi8(t[2], t[3]);
+    q[0] = V::lo16(lo01, lo23);
+    q[1] = V::hi16(lo01, lo23);
+    q[2] = V::lo16(hi01, hi23);
+    q[3] = V::hi16(hi01, hi23);
 }
 
-// The epilogue, for the chains that commute with the output scale (none, relu, clip): y =
+// The requantization, for the chains that commute with the output scale (none, relu, clip): y =
 // round(acc * s + b) clamped to [lo, hi] + zp, with s, b and the bounds in output units. Passed by
 // value: our stores are bytes, which may alias anything, and would make the compiler reload every
 // field of a struct in memory after each.
@@ -76,41 +152,19 @@ struct Requant {
     int32_t zp;
 };
 
-// Requant's bounds and zero point as registers, made once per run_rows.
-struct RequantRegs {
-    __m512 lo, hi;
-    __m512i zp;
-};
-
-QAT_VNNI_INLINE __m512i requant(__m512i acc, int64_t oc, const Requant& f, const RequantRegs& r) {
-    const __m512 v =
-        _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(f.scale + oc), _mm512_loadu_ps(f.bias + oc));
-    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, r.lo), r.hi)), r.zp);
-}
-
-// The four registers of sums of one output pixel (lane order, see depthwise_int8.h) -> its 64
-// output bytes at y (`mask`: the channels that exist).
-QAT_VNNI_INLINE void store_pixel(const __m512i (&acc)[4], int64_t oc, __mmask64 mask, uint8_t* y, const Requant& f,
-                                 const RequantRegs& r, bool y_u8) {
-    __m512i v[4];
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) v[k] = requant(acc[k], oc + 16 * k, f, r);
-    // Lane-wise packs: lane L gets registers 0..3's dwords of lane L in order, i.e. channels
-    // 16L .. 16L + 15, saturated to the output type.
-    const __m512i z = y_u8 ? _mm512_packus_epi16(_mm512_packus_epi32(v[0], v[1]), _mm512_packus_epi32(v[2], v[3]))
-                           : _mm512_packs_epi16(_mm512_packs_epi32(v[0], v[1]), _mm512_packs_epi32(v[2], v[3]));
-    _mm512_mask_storeu_epi8(y, mask, z);
-}
-
 // Output rows [r0, r1) of the flattened (image, row) range. kFlip: an s8 input.
-template <bool kFlip>
+template <class V, bool kFlip>
 QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
                        uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f,
                        const bool y_u8) {
-    const RequantRegs regs{_mm512_set1_ps(f.lo), _mm512_set1_ps(f.hi), _mm512_set1_epi32(f.zp)};
+    using I = typename V::I;
+    using F = typename V::F;
+    constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
+    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
+    const I zp = V::set1_32(f.zp);
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(kFlip ? 0x80 : 0));
-    const __m512i fill = flip;
+    const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
+    const I fill = flip;
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / g.h, oh = r % g.h;
         const uint8_t* rows[3];
@@ -120,29 +174,34 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
         }
         uint8_t* yr = y + r * g.w * C;
         for (int64_t b = 0; b < blocks; ++b) {
-            const int8_t* wb = packed + b * 3 * 2 * 4 * kBlock;
-            const int64_t width = std::min(kBlock, C - b * kBlock);
-            const __mmask64 mask = width == kBlock ? ~0ULL : (~0ULL >> (64 - width));
+            const int8_t* wb = packed + b * 3 * 2 * 4 * kW;
+            const typename V::M mask = V::mask(C - b * kW);
             const uint8_t* rb[3];
-            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kBlock : nullptr;
+            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
+            F s[4], bias[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                s[k] = V::loadps(f.scale + b * kW + k * kLanes);
+                bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
+            }
             // Outputs ow and ow + 1 from the quad of input pixels ow - 1 .. ow + 2.
             for (int64_t ow = 0; ow < g.w; ow += 2) {
-                __m512i a0[4], a1[4];
+                I a0[4], a1[4];
 #pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) a0[k] = a1[k] = _mm512_setzero_si512();
+                for (int k = 0; k < 4; ++k) a0[k] = a1[k] = V::zero();
 #pragma GCC unroll 3
                 for (int kh = 0; kh < 3; ++kh) {
-                    __m512i q[4];
-                    load_quad<kFlip>(rb[kh], ow, g.w, C, mask, flip, fill, q);
-                    const int8_t* w0 = wb + (kh * 2) * 4 * kBlock;
+                    I q[4];
+                    load_quad<V, kFlip>(rb[kh], ow, g.w, C, mask, flip, fill, q);
+                    const int8_t* w0 = wb + (kh * 2) * 4 * kW;
 #pragma GCC unroll 4
                     for (int k = 0; k < 4; ++k) {
-                        a0[k] = _mm512_dpbusd_epi32(a0[k], q[k], _mm512_loadu_si512(w0 + k * kBlock));
-                        a1[k] = _mm512_dpbusd_epi32(a1[k], q[k], _mm512_loadu_si512(w0 + (4 + k) * kBlock));
+                        a0[k] = V::dpbusd(a0[k], q[k], V::loadw(w0 + k * kW));
+                        a1[k] = V::dpbusd(a1[k], q[k], V::loadw(w0 + (4 + k) * kW));
                     }
                 }
-                store_pixel(a0, b * kBlock, mask, yr + ow * C + b * kBlock, f, regs, y_u8);
-                if (ow + 1 < g.w) store_pixel(a1, b * kBlock, mask, yr + (ow + 1) * C + b * kBlock, f, regs, y_u8);
+                store_pixel<V>(a0, s, bias, lo, hi, zp, y_u8, mask, yr + ow * C + b * kW);
+                if (ow + 1 < g.w) store_pixel<V>(a1, s, bias, lo, hi, zp, y_u8, mask, yr + (ow + 1) * C + b * kW);
             }
         }
     }
@@ -163,6 +222,11 @@ bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels) {
 void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info,
                          bool x_is_u8) {
     c_ = channels;
+    // Blocks of 32 channels only for 32 (half of a 64-channel block would idle): where a tail
+    // block of 64 idles less, the wider block measured faster on two threads (144 channels:
+    // 1.33x oneDNN with blocks of 64, 1.07-1.13x with blocks of 32; docs/BENCHMARKS.md).
+    width_ = channels <= 32 ? 32 : 64;
+    const int64_t kBlock = width_, kLanes = width_ / 4;
     blocks_ = (channels + kBlock - 1) / kBlock;
     x_u8_ = x_is_u8;
     info_ = info;
@@ -172,7 +236,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     bias_.assign(n, 0.0f);
     const float inv_y = 1.0f / info.y_scale;
     for (int64_t c = 0; c < channels; ++c) {
-        // Channel c's sums land in block c / 64, register k, dword 4L + j for c % 64 = 16L + 4k + j.
+        // Channel c's sums land in block c / width, register k, dword 4L + j for c % width = 16L +
+        // 4k + j.
         const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         int32_t sum = 0;
@@ -185,7 +250,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
                     packed_[static_cast<size_t>((((b * 3 + kh) * 2 + v) * 4 + k) * kBlock + pos * 4 + t)] = val;
                 }
         for (int t = 0; t < 9; ++t) sum += w[c * 9 + t];
-        const size_t i = static_cast<size_t>(b * kBlock + k * 16 + pos);
+        const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
         const float s = static_cast<float>(static_cast<double>(info.x_scale) * ws);
         // In output units (relu and clip commute with the positive output scale); an s8 input is
@@ -214,10 +279,15 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     const bool y_u8 = info_.out_dtype == DataType::kUint8;
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-        if (x_u8_)
-            run_rows<false>(g, c_, blocks_, xb, yb, r0, r1, packed_.data(), f, y_u8);
+        const int8_t* w = packed_.data();
+        if (width_ == 64 && x_u8_)
+            run_rows<Zmm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+        else if (width_ == 64)
+            run_rows<Zmm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+        else if (x_u8_)
+            run_rows<Ymm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
         else
-            run_rows<true>(g, c_, blocks_, xb, yb, r0, r1, packed_.data(), f, y_u8);
+            run_rows<Ymm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

@@ -1,12 +1,13 @@
 // INT8 depthwise 3x3 convolutions (stride 1, padding 1, ReLU / ReLU6 / nothing after), a kernel
 // of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.3-2.0x faster than
-// oneDNN 2.6's brdgmm_dw on MobileNetV2's stride-1 shapes of 96 channels and more
-// (docs/BENCHMARKS.md); its depthwise convolutions were a third of its INT8 time.
+// oneDNN 2.6's brdgmm_dw on MobileNetV2's stride-1 shapes, 32 channels and more (docs/BENCHMARKS.md);
+// its depthwise convolutions were a third of its INT8 time.
 //
 // How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds four taps of one
-// channel: four pixels of a row, 64 channels each, interleaved byte-wise (unpacklo / unpackhi,
-// within 128-bit lanes; lane L, dword j of register k is channel 16L + 4k + j). With stride 1
-// one such quad of pixels p..p+3 serves two outputs, p (weights [w0 w1 w2 0]) and p + 1
+// channel: four pixels of a row, 64 channels each (32 for a 32-channel tensor), interleaved
+// byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L, dword j of register k is channel
+// 16L + 4k + j). With stride 1 one such quad of pixels p..p+3 serves two outputs, p (weights
+// [w0 w1 w2 0]) and p + 1
 // ([0 w0 w1 w2]); three rows make the 3x3. Pixels are read straight from the input (padding as
 // constant vectors; s8 inputs flipped to u8 on load: x + 128, the 128 taken back per channel as
 // 128 * sum of its weights; the last block's loads masked to its channels). The epilogue runs on
@@ -23,7 +24,7 @@
 namespace qat::onednn {
 
 // Whether a fused op fits: quantized output, post-ops none, relu or clip (one), input zero point
-// 0, at least 96 channels, and a machine with AVX-512 F, BW, VL and VNNI. (The geometry is the
+// 0, at least 32 channels, and a machine with AVX-512 F, BW, VL and VNNI. (The geometry is the
 // caller's to check: 3x3, group = channels, stride 1, padding 1 on every side, no dilation.)
 bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels);
 
@@ -47,9 +48,10 @@ class DepthwiseInt8 {
 
   private:
     int64_t c_ = 0, blocks_ = 0;
+    int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     bool x_u8_ = true;
     ir::fused::FusedOpInfo info_;
-    std::vector<int8_t> packed_;  // [block][row 3][output 2][register 4][64 lanes x 4 taps]
+    std::vector<int8_t> packed_;  // [block][row 3][output 2][register 4][width / 4 lanes x 4 taps]
     std::vector<float> scale_;    // x_scale * w_scale[c] / y_scale, in register order per block
     std::vector<float> bias_;     // in output units, the s8 input's 128 * sum(w) taken off
     float lo_ = 0, hi_ = 0;       // the relu / clip bounds in output units (else -inf, inf)
