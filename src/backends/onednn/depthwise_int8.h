@@ -7,13 +7,13 @@
 // channel: four pixels of a row, 64 channels each (32 for a 32-channel tensor), interleaved
 // byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L, dword j of register k is channel
 // 16L + 4k + j). With stride 1 one such quad of pixels p..p+3 serves two outputs, p (weights
-// [w0 w1 w2 0]) and p + 1
-// ([0 w0 w1 w2]); three rows make the 3x3. Pixels are read straight from the input (padding as
-// constant vectors; s8 inputs flipped to u8 on load: x + 128, the 128 taken back per channel as
-// 128 * sum of its weights; the last block's loads masked to its channels). The epilogue runs on
-// the lane order above, in output units (y = round(acc * s + b), clamped, + zero point; the
-// reference rounds v / y_scale, which differs only next to a tie: within the one int8 step every
-// fused kernel is held to), and lane-wise packs put the bytes back in channel order.
+// [w0 w1 w2 0]) and p + 1 ([0 w0 w1 w2]); three rows make the 3x3. Pixels are read straight from
+// the input (padding as constant vectors; s8 inputs flipped to u8 on load: x + 128, the 128 taken
+// back per channel as 128 * sum of its weights; the last block's loads masked to its channels).
+// The epilogue runs on the lane order above, in output units (y = round(acc * s + b), clamped,
+// + zero point; the reference rounds v / y_scale, which differs only next to a tie: within the one
+// int8 step every fused kernel is held to), and lane-wise packs put the bytes back in channel
+// order.
 #pragma once
 
 #include <cstdint>
