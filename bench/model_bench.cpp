@@ -256,6 +256,9 @@ bool run_ort(const std::string& model, int64_t batch, int threads, int warmup, i
     return true;
 }
 
+// `v` when it was measured (`have`), JSON null otherwise.
+nlohmann::json json_if(bool have, double v) { return have ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
 // Bounds of the agreement check, as max |ours - ORT| / max |ORT| over the logits: the INT8 engine
 // fuses what ORT runs op by op (a step of difference per fused op, the contract of ir/fused_ops.h,
 // which 50-odd layers of random weights compound), the FP32 engine re-associates float sums
@@ -502,33 +505,32 @@ int main(int argc, char** argv) {
             min_rows.push_back(m);
             std::printf("%s", table_row(r).c_str());
             std::fflush(stdout);
-            results.push_back(
-                {{"model", name},
-                 {"batch", b},
-                 {"threads", a.threads},
-                 {"ours_int8_ms", t8.median},
-                 {"ours_int8_min_ms", t8.min},
-                 {"ours_int8_p90_ms", t8.p90},
-                 {"ours_fp32_ms", t32.median},
-                 {"ours_fp32_min_ms", t32.min},
-                 {"ort_fp32_ms", ort32 > 0 ? nlohmann::json(ort32) : nlohmann::json(nullptr)},
-                 {"ort_qdq_ms", ortq > 0 ? nlohmann::json(ortq) : nlohmann::json(nullptr)},
-                 {"ort_fp32_min_ms", ort32 > 0 ? nlohmann::json(ort32_min) : nlohmann::json(nullptr)},
-                 {"ort_qdq_min_ms", ortq > 0 ? nlohmann::json(ortq_min) : nlohmann::json(nullptr)},
-                 {"int8_vs_ort_fp32", ratio(ort32, t8.median)},
-                 {"int8_vs_ort_qdq", ratio(ortq, t8.median)},
-                 {"int8_vs_our_fp32", ratio(t32.median, t8.median)},
-                 {"our_fp32_vs_ort_fp32", ratio(ort32, t32.median)},
-                 {"int8_conv_gops", r.conv_gops},
-                 {"int8_conv_percent_of_peak", peak > 0 ? 100.0 * r.conv_gops / peak : 0.0},
-                 {"int8_fused_ops", cs.int8_ops},
-                 {"fp32_ops", cs.fp32_ops},
-                 {"fp32_ms", cs.fp32_ms},
-                 {"layout_convert_ms", cs.convert_ms},
-                 {"fp32_layout", layout},
-                 {"int8_vs_ort_qdq_rel_diff", ag8.ran ? nlohmann::json(ag8.rel) : nlohmann::json(nullptr)},
-                 {"int8_vs_ort_qdq_top1_agree_percent", ag8.ran ? nlohmann::json(ag8.top1) : nlohmann::json(nullptr)},
-                 {"fp32_vs_ort_fp32_rel_diff", ag32.ran ? nlohmann::json(ag32.rel) : nlohmann::json(nullptr)}});
+            results.push_back({{"model", name},
+                               {"batch", b},
+                               {"threads", a.threads},
+                               {"ours_int8_ms", t8.median},
+                               {"ours_int8_min_ms", t8.min},
+                               {"ours_int8_p90_ms", t8.p90},
+                               {"ours_fp32_ms", t32.median},
+                               {"ours_fp32_min_ms", t32.min},
+                               {"ort_fp32_ms", json_if(ort32 > 0, ort32)},
+                               {"ort_qdq_ms", json_if(ortq > 0, ortq)},
+                               {"ort_fp32_min_ms", json_if(ort32 > 0, ort32_min)},
+                               {"ort_qdq_min_ms", json_if(ortq > 0, ortq_min)},
+                               {"int8_vs_ort_fp32", ratio(ort32, t8.median)},
+                               {"int8_vs_ort_qdq", ratio(ortq, t8.median)},
+                               {"int8_vs_our_fp32", ratio(t32.median, t8.median)},
+                               {"our_fp32_vs_ort_fp32", ratio(ort32, t32.median)},
+                               {"int8_conv_gops", r.conv_gops},
+                               {"int8_conv_percent_of_peak", peak > 0 ? 100.0 * r.conv_gops / peak : 0.0},
+                               {"int8_fused_ops", cs.int8_ops},
+                               {"fp32_ops", cs.fp32_ops},
+                               {"fp32_ms", cs.fp32_ms},
+                               {"layout_convert_ms", cs.convert_ms},
+                               {"fp32_layout", layout},
+                               {"int8_vs_ort_qdq_rel_diff", json_if(ag8.ran, ag8.rel)},
+                               {"int8_vs_ort_qdq_top1_agree_percent", json_if(ag8.ran, ag8.top1)},
+                               {"fp32_vs_ort_fp32_rel_diff", json_if(ag32.ran, ag32.rel)}});
         }
     }
     std::string goals = goal_table(rows);

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using engine::Fp32Layout;
 using test::random_tensor;
 
-bool has_onednn() { return backends::is_available("onednn"); }
+using test::has_onednn;
 
 // MobileNetV2 at 3x160x160: ~150M FP32 multiply-adds in its convolutions, over kMinTimedMacs.
 std::unique_ptr<ir::Graph> big_model() {

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using engine::StepThreads;
 using test::random_tensor;
 
-bool has_onednn() { return backends::is_available("onednn"); }
+using test::has_onednn;
 
 std::unique_ptr<ir::Graph> zoo(const std::string& name) { return test::zoo_model(name, 5); }
 

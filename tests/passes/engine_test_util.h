@@ -28,6 +28,9 @@
 
 namespace qat::test {
 
+// Whether this build has the oneDNN backend (tests that need it skip with a reason otherwise).
+inline bool has_onednn() { return backends::is_available("onednn"); }
+
 // Uniform values in [lo, hi) from a fixed seed.
 inline Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
     std::mt19937_64 rng(seed);

@@ -150,18 +150,19 @@ struct Requant {
     const float* bias;
     float lo, hi;
     int32_t zp;
+    bool y_u8;  // uint8 output (else int8)
 };
 
 // Output rows [r0, r1) of the flattened (image, row) range. kFlip: an s8 input.
 template <class V, bool kFlip>
 QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f,
-                       const bool y_u8) {
+                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
     using I = typename V::I;
     using F = typename V::F;
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
     const I zp = V::set1_32(f.zp);
+    const bool y_u8 = f.y_u8;
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
     const I fill = flip;
@@ -229,7 +230,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     const int64_t kBlock = width_, kLanes = width_ / 4;
     blocks_ = (channels + kBlock - 1) / kBlock;
     x_u8_ = x_is_u8;
-    info_ = info;
+    y_zp_ = info.y_zero_point;
+    y_u8_ = info.out_dtype == DataType::kUint8;
     const size_t n = static_cast<size_t>(blocks_ * kBlock);
     packed_.assign(n * 3 * 2 * 4, 0);
     scale_.assign(n, 0.0f);
@@ -271,23 +273,22 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
 
 void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const {
 #if defined(__x86_64__)
-    const Requant f{scale_.data(), bias_.data(), lo_, hi_, info_.y_zero_point};
+    const Requant f{scale_.data(), bias_.data(), lo_, hi_, y_zp_, y_u8_};
     const int64_t rows = g.n * g.h;
     const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
     const auto* xb = static_cast<const uint8_t*>(x);
     auto* yb = static_cast<uint8_t*>(y);
-    const bool y_u8 = info_.out_dtype == DataType::kUint8;
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
         if (width_ == 64 && x_u8_)
-            run_rows<Zmm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+            run_rows<Zmm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f);
         else if (width_ == 64)
-            run_rows<Zmm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+            run_rows<Zmm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f);
         else if (x_u8_)
-            run_rows<Ymm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+            run_rows<Ymm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f);
         else
-            run_rows<Ymm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f, y_u8);
+            run_rows<Ymm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

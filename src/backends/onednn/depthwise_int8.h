@@ -50,7 +50,8 @@ class DepthwiseInt8 {
     int64_t c_ = 0, blocks_ = 0;
     int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     bool x_u8_ = true;
-    ir::fused::FusedOpInfo info_;
+    int32_t y_zp_ = 0;
+    bool y_u8_ = false;           // uint8 output (else int8)
     std::vector<int8_t> packed_;  // [block][row 3][output 2][register 4][width / 4 lanes x 4 taps]
     std::vector<float> scale_;    // x_scale * w_scale[c] / y_scale, in register order per block
     std::vector<float> bias_;     // in output units, the s8 input's 128 * sum(w) taken off

@@ -520,15 +520,12 @@ class ConvKernel : public OnednnKernel {
 
     void plan_own_dw(State& st, const Tensor& x, const md_t& x_md) {
         st.own_dw = true;
-        const dt out_t = int8_output_stored_as_u8(q_) ? dt::u8 : to_dnnl(q_.out_type());
-        st.dst_md = md_t(to_dims(st.out_dims), out_t, tag::acdb);
+        plan_channels_last(st, x_md);
         st.dw_geom = {x.dim(0), x.dim(2), x.dim(3)};
-        st.src_md = md_t(x_md.dims(), x_md.data_type(), tag::acdb);
-        st.src_reorder = !(st.src_md == x_md);
     }
 
     void prepare_own_dw(State& st) {
-        if (st.src_reorder && !st.src_scratch) st.src_scratch = aligned_alloc_bytes(st.src_md.get_size());
+        prepare_channels_last(st);
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
         if (own_dw_ && own_dw_->x_is_u8() == x_is_u8) return;
         own_dw_ = std::make_unique<DepthwiseInt8>();
@@ -537,26 +534,37 @@ class ConvKernel : public OnednnKernel {
     }
 
     Status run_own_dw(runtime::KernelContext& ctx, State& st, const Tensor& x) {
-        const void* xdata = x.raw_data();
-        if (st.src_reorder) {
-            st.src_reorder_prim.run(st.x_mem.get(st.x_md, xdata), st.src_mem.get(st.src_md, st.src_scratch.get()));
-            xdata = st.src_scratch.get();
-        }
+        const void* xdata = channels_last_input(st, x);
         Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
         own_dw_->run(st.dw_geom, xdata, out->raw_data(), ctx.num_threads());
         return declare_layout(ctx, 0, st.dst_md);
     }
 
-    // The kernel reads and writes channels-last: other input / residual layouts are reordered
-    // into scratch first, as oneDNN's primitive does with the layouts it does not take.
-    void plan_own_1x1(State& st, const Tensor& x, const md_t& x_md) {
-        st.own_1x1 = true;
-        // Labelled as build_epilogue labels the primitive's output.
+    // Our INT8 kernels (1x1, depthwise) read and write channels-last: an input in another layout
+    // is reordered into scratch first, as oneDNN's primitive does with the layouts it does not
+    // take. The output is labelled as build_epilogue labels the primitive's.
+    void plan_channels_last(State& st, const md_t& x_md) {
         const dt out_t = int8_output_stored_as_u8(q_) ? dt::u8 : to_dnnl(q_.out_type());
         st.dst_md = md_t(to_dims(st.out_dims), out_t, tag::acdb);
-        st.geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3), c_.strides[0], c_.strides[1]};
         st.src_md = md_t(x_md.dims(), x_md.data_type(), tag::acdb);
         st.src_reorder = !(st.src_md == x_md);
+    }
+    // The reorder's scratch (not made while probing).
+    void prepare_channels_last(State& st) {
+        if (st.src_reorder && !st.src_scratch) st.src_scratch = aligned_alloc_bytes(st.src_md.get_size());
+    }
+    // The input's bytes as the kernels read them.
+    const void* channels_last_input(State& st, const Tensor& x) {
+        if (!st.src_reorder) return x.raw_data();
+        st.src_reorder_prim.run(st.x_mem.get(st.x_md, x.raw_data()), st.src_mem.get(st.src_md, st.src_scratch.get()));
+        return st.src_scratch.get();
+    }
+
+    // The residual too is reordered to channels-last when it arrives otherwise.
+    void plan_own_1x1(State& st, const Tensor& x, const md_t& x_md) {
+        st.own_1x1 = true;
+        plan_channels_last(st, x_md);
+        st.geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3), c_.strides[0], c_.strides[1]};
         if (st.res_md) st.res_nhwc_md = md_t(st.res_md.dims(), st.res_md.data_type(), tag::acdb);
     }
 
@@ -564,7 +572,7 @@ class ConvKernel : public OnednnKernel {
     // packed weights for the input's storage label (a u8-labelled int8 tensor holds 0..127: read
     // as u8).
     void prepare_own_1x1(State& st) {
-        if (st.src_reorder && !st.src_scratch) st.src_scratch = aligned_alloc_bytes(st.src_md.get_size());
+        prepare_channels_last(st);
         if (st.res_md && !(st.res_nhwc_md == st.res_md) && !st.res_scratch)
             st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
@@ -576,11 +584,7 @@ class ConvKernel : public OnednnKernel {
     }
 
     Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
-        const void* xdata = x.raw_data();
-        if (st.src_reorder) {
-            st.src_reorder_prim.run(st.x_mem.get(st.x_md, xdata), st.src_mem.get(st.src_md, st.src_scratch.get()));
-            xdata = st.src_scratch.get();
-        }
+        const void* xdata = channels_last_input(st, x);
         const DataType out_t = q_.out_type();
         const Tensor* r = q_.has_residual() ? ctx.input(3) : nullptr;
         const void* rdata = r ? r->raw_data() : nullptr;
