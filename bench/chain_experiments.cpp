@@ -15,10 +15,14 @@
 //   dw H C      a 3x3 depthwise convolution of stride 1 (H x H x C, u8, ReLU6): oneDNN's primitive
 //               against our kernel (src/backends/onednn/depthwise_int8.h), on 1 and 2 threads.
 //
+//   pw H K M    a 1x1 convolution (H x H x K -> M, u8, ReLU6): oneDNN's primitive against our
+//               kernel's requantizing path (src/backends/onednn/pointwise_int8.h), 1 and 2 threads.
+//
 //   build/bin/qat_chain_experiments mobilenet
 //   build/bin/qat_chain_experiments rowsplit
 //   build/bin/qat_chain_experiments fuse 56 24 144 24 1 4
 //   build/bin/qat_chain_experiments dw 56 144
+//   build/bin/qat_chain_experiments pw 112 16 96
 //
 // Weights and activations are constants: these measure time, not numbers (rowsplit checks that
 // its two forms give the same bytes).
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "backends/onednn/depthwise_int8.h"
+#include "backends/onednn/pointwise_int8.h"
 
 namespace {
 
@@ -347,6 +352,40 @@ int depthwise(int h, int c) {
     return 0;
 }
 
+int pointwise(int h, int k, int m) {
+    std::vector<uint8_t> x(static_cast<size_t>(h) * h * k), y(static_cast<size_t>(h) * h * m), y_dnnl(y.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
+    std::vector<int8_t> w(static_cast<size_t>(m) * k);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
+    qat::ir::fused::FusedOpInfo info;
+    info.x_scale = 0.02f;
+    info.w_scales.assign(static_cast<size_t>(m), 0.01f);
+    info.y_scale = 0.05f;
+    info.out_dtype = qat::DataType::kUint8;
+    info.post_ops = {qat::ir::fused::PostOp::kClip};
+    info.clip_min = 0;
+    info.clip_max = 6;
+    if (!qat::onednn::pointwise_int8_available() || !qat::onednn::pointwise_int8_fits(info, k, m)) {
+        std::fprintf(stderr, "qat_chain_experiments: pw: our kernel does not take this shape here\n");
+        return 2;
+    }
+    qat::onednn::PointwiseInt8 kern;
+    kern.init(w.data(), m, k, nullptr, info, true);
+    const qat::onednn::PointwiseInt8Geometry g{1, h, h, h, h, 1, 1};
+    for (int threads : {1, 2}) {
+        ConvSpec s{k, m, 1, 1, 1, h, h};
+        Prim p = make_prim(s, 0, h, threads);
+        omp_set_num_threads(threads);
+        dnnl::stream st(eng());
+        auto [a, b] = alternate(
+            300, [&] { exec(p, st, x.data(), y_dnnl.data()); },
+            [&] { kern.run(g, x.data(), nullptr, false, y.data(), threads); });
+        std::printf("1x1 %dx%dx%d -> %d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, k, m, threads,
+                    threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -360,6 +399,14 @@ int main(int argc, char** argv) {
             return 2;
         }
         return depthwise(h, c);
+    }
+    if (what == "pw" && argc == 5) {
+        const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);
+        if (h <= 0 || k <= 0 || m <= 0) {
+            std::fprintf(stderr, "qat_chain_experiments: pw: H, K and M must be positive integers\n");
+            return 2;
+        }
+        return pointwise(h, k, m);
     }
     if (what == "fuse" && argc == 8) {
         int v[6];
@@ -376,8 +423,9 @@ int main(int argc, char** argv) {
         }
         return fuse(v[0], v[1], v[2], v[3], v[4], v[5]);
     }
-    std::fprintf(stderr,
-                 "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS | dw H C\n"
-                 "  (e.g. fuse 56 24 144 24 1 4)\n");
+    std::fprintf(
+        stderr,
+        "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS | dw H C | pw H K M\n"
+        "  (e.g. fuse 56 24 144 24 1 4)\n");
     return 2;
 }

@@ -507,7 +507,7 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     run_on_own_kernel(cases, "qat:int8_1x1");
 
     // What the kernel does not take stays on oneDNN: input channels not a multiple of 4, float
-    // output, padding, neither swish nor sigmoid.
+    // output, padding, neither swish nor sigmoid with fewer than 64 outputs.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("30 input channels", [](QCase& c) { c.x = {1, 30, 7, 9}; });
@@ -515,6 +515,97 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     other("padded", [](QCase& c) { c.pads = {1, 1, 1, 1}; });
     other("relu only", [](QCase& c) { c.post_ops = {"relu"}; });
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
+}
+
+// INT8 1x1 convolutions with a ReLU, a clip or nothing after and 64 outputs or more run on
+// pointwise_int8.h's requantizing path (sums to output units with one multiply-add, lane-wise packs
+// to bytes in a packed channel order, the bounds on the bytes): within 1 step of the reference, on
+// 1 and 2 threads, every kind of last block (64 channels in pack order, 32 in pack order with a
+// qword permute, 16 and 48 in channel order, 24 and 56 masked), pixel tails, both thread splits
+// (pixels; output channels when there are too few pixels), u8 / s8 inputs and outputs with zero
+// points, strides, batches, a long K (int32 sums).
+TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    QCase base;
+    base.x = {1, 32, 7, 9};
+    base.k = {1, 1};
+    base.m = 64;
+    base.xt = D::kUint8;
+    base.post_ops = {"clip"};
+    auto add = case_adder(cases, base);
+    add("u8 input, clip, 64 outputs", [](QCase&) {});
+    add("s8 input, relu", [](QCase& c) {
+        c.xt = D::kInt8;
+        c.post_ops = {"relu"};
+    });
+    add("s8 input with zero point -5, nothing after", [](QCase& c) {
+        c.xt = D::kInt8;
+        c.xzp = -5;
+        c.post_ops = {};
+    });
+    add("u8 input with zero point 100, relu", [](QCase& c) {
+        c.xzp = 100;
+        c.post_ops = {"relu"};
+    });
+    add_output_cases(add);
+    add("16 -> 96 (a 32-channel block), batch 2", [](QCase& c) {
+        c.x = {2, 16, 12, 10};
+        c.m = 96;
+    });
+    add("24 -> 144 (a 16-channel block), s8 input", [](QCase& c) {
+        c.x = {1, 24, 5, 11};
+        c.m = 144;
+        c.xt = D::kInt8;
+    });
+    add("8 -> 112 (a 48-channel block)", [](QCase& c) {
+        c.x = {1, 8, 6, 6};
+        c.m = 112;
+    });
+    add("40 -> 120 (a 56-channel block, masked)", [](QCase& c) {
+        c.x = {1, 40, 4, 5};
+        c.m = 120;
+    });
+    add("4 -> 88 (24 channels of a 32-channel block), uint8 output with zero point 128", [](QCase& c) {
+        c.x = {1, 4, 9, 7};
+        c.m = 88;
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("16 -> 256 on a 2x2 image (channel split)", [](QCase& c) {
+        c.x = {1, 16, 2, 2};
+        c.m = 256;
+    });
+    add("stride 2, batch 2", [](QCase& c) {
+        c.x = {2, 24, 9, 11};
+        c.strides = {2, 2};
+        c.m = 72;
+    });
+    add("600 -> 100, relu (int32 sums)", [](QCase& c) {
+        c.x = {1, 600, 3, 5};
+        c.m = 100;
+        c.post_ops = {"relu"};
+        c.xt = D::kInt8;
+    });
+    run_on_own_kernel(cases, "qat:int8_1x1");
+
+    // Stays on oneDNN: fewer than 64 outputs, a residual, two post-ops, other post-ops, a 1x1 input
+    // (the GEMV loop's).
+    std::vector<QCase> others;
+    auto other = case_adder(others, base);
+    other("48 outputs", [](QCase& c) { c.m = 48; });
+    other("residual", [](QCase& c) {
+        c.residual = D::kInt8;
+        c.post_ops = {"add", "relu"};
+    });
+    other("relu, clip", [](QCase& c) { c.post_ops = {"relu", "clip"}; });
+    other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });
+    for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
+    QCase vec = base;
+    vec.name = "1x1 input (GEMV loop)";
+    vec.x = {1, 32, 1, 1};
+    run_qconv(vec, {.tol = 0, .lsb = 0, .impls = {{"qconv", "qat:gemv"}}});
 }
 
 // INT8 3x3 depthwise convolutions of stride 1 with ReLU, ReLU6 (clip) or nothing after, of 32

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "backends/onednn/swish.h"
@@ -21,6 +22,9 @@ constexpr int64_t kBlock = 64;  // output channels per packed block (4 registers
 constexpr int kRows = 6;        // pixels per tile: 6 x 4 accumulators + 4 weights + 1 broadcast
 constexpr int64_t kMaxChannels = 32768;
 constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
+// The requantizing path from this many output channels: below, its blocks of 16 or 32 channels
+// lose to brgconv_1x1 (MobileNetV2's 32 -> 16 projection at 112x112: 0.52-0.66x, docs/BENCHMARKS.md).
+constexpr int64_t kRequantMinChannels = 64;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -111,25 +115,15 @@ QAT_VNNI_INLINE void epilogue_store(__m512i acc, int64_t oc, __mmask16 mask, con
     _mm_mask_storeu_epi8(y, mask, b);
 }
 
-// MR pixels x NR columns of 16 output channels. x[r]: the pixel's K input bytes; wp: the block's
-// packed weights ([K/4][NR*16][4]); y[r] / res[r]: the pixel's output / residual at channel oc0;
-// m: the output channel count (the last column may be partial). kFlip: s8 input, read as u8.
+// The int32 sums of MR pixels x NR columns of 16 output channels. x[r]: the pixel's K input
+// bytes; wp: the block's packed weights ([K/4][NR*16][4]). kFlip: s8 input, read as u8.
 template <int MR, int NR, bool kFlip>
-QAT_VNNI void tile(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t oc0, int64_t m, uint8_t* const* y,
-                   const uint8_t* const* res, const Epi& e) {
-    __m512i acc[MR][NR];
+QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_t* wp, __m512i (&acc)[MR][NR]) {
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
         for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_setzero_si512();
     const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
-    // The epilogue's rows are one cache line per pixel, M bytes apart: too sparse for the hardware
-    // prefetcher, so ask for them while the sums run.
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-        if (res) _mm_prefetch(reinterpret_cast<const char*>(res[r]), _MM_HINT_T0);
-        if (!res || res[r] != y[r]) _mm_prefetch(reinterpret_cast<const char*>(y[r]), _MM_HINT_ET0);
-    }
     for (int64_t k = 0; k < k4; ++k) {
         __m512i w[NR];
 #pragma GCC unroll 4
@@ -144,6 +138,23 @@ QAT_VNNI void tile(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_
             for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], b, w[j]);
         }
     }
+}
+
+// MR pixels x NR columns of 16 output channels through the general epilogue. y[r] / res[r]: the
+// pixel's output / residual at channel oc0; m: the output channel count (the last column may be
+// partial).
+template <int MR, int NR, bool kFlip>
+QAT_VNNI void tile(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t oc0, int64_t m, uint8_t* const* y,
+                   const uint8_t* const* res, const Epi& e) {
+    // The epilogue's rows are one cache line per pixel, M bytes apart: too sparse for the hardware
+    // prefetcher, so ask for them while the sums run.
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+        if (res) _mm_prefetch(reinterpret_cast<const char*>(res[r]), _MM_HINT_T0);
+        if (!res || res[r] != y[r]) _mm_prefetch(reinterpret_cast<const char*>(y[r]), _MM_HINT_ET0);
+    }
+    __m512i acc[MR][NR];
+    accumulate<MR, NR, kFlip>(k4, x, wp, acc);
 #pragma GCC unroll 4
     for (int j = 0; j < NR; ++j) {
         const int64_t oc = oc0 + 16 * j;
@@ -152,6 +163,74 @@ QAT_VNNI void tile(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r)
             epilogue_store(acc[r][j], oc, mask, res ? res[r] + 16 * j : nullptr, y[r] + 16 * j, e);
+    }
+}
+
+// The requantizing epilogue (PointwiseInt8's `requant_` path), by value: our byte stores may alias
+// anything, and fields read through a pointer would be reloaded after each one.
+struct Requant {
+    const float* scale;   // in output units: x_scale * w_scale[m] / y_scale
+    const float* bias;    // in output units, the output zero point in: bias[m] / y_scale + y_zp
+    const int32_t* comp;  // subtracted from the sums first (the input zero point's term, exact); may be null
+    int32_t lo, hi;       // the relu / clip bounds in output units, within the output type's range
+    bool y_u8;
+};
+
+// MR pixels x NR columns through the requantizing epilogue. kPacked (NR 2 or 4): the block's
+// channels are in the order of the lane-wise packs (PointwiseInt8::init), so that its registers of
+// int32 become bytes in channel order with two packing steps (and a qword permute for two
+// registers), one store per pixel. Otherwise (NR 1 or 3) in channel order, 16 channels per
+// register, stored with masks. `left`: the channels from the block's first that exist.
+template <int MR, int NR, bool kFlip, bool kPacked>
+QAT_VNNI void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left, uint8_t* const* y,
+                     const Requant q) {
+    static_assert(!kPacked || NR == 2 || NR == 4, "packed blocks are 32 or 64 channels");
+    __m512i acc[MR][NR];
+    accumulate<MR, NR, kFlip>(k4, x, wp, acc);
+    if constexpr (kPacked) {
+        const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(q.lo)), hi8 = _mm512_set1_epi8(static_cast<char>(q.hi));
+        constexpr int64_t kWidth = 16 * NR;
+        const int64_t bytes = std::min(left, kWidth);
+        const __mmask64 mask = bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            __m512i v[NR];
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; ++j) {
+                const __m512i a = q.comp ? _mm512_sub_epi32(acc[r][j], _mm512_loadu_si512(q.comp + 16 * j)) : acc[r][j];
+                v[j] = _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(q.scale + 16 * j),
+                                                          _mm512_loadu_ps(q.bias + 16 * j)));
+            }
+            // Saturating packs, then the bounds (which lie within the type's range) on the bytes.
+            const __m512i a = _mm512_packs_epi32(v[0], v[1]), b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : a;
+            __m512i out;
+            if (q.y_u8)
+                out = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(a, b), lo8), hi8);
+            else
+                out = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(a, b), lo8), hi8);
+            // Two registers: each lane holds its 8 bytes twice; the even qwords are the 32.
+            if constexpr (NR == 2) out = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), out);
+            if (left >= kWidth && NR == 4)
+                _mm512_storeu_si512(y[r], out);
+            else
+                _mm512_mask_storeu_epi8(y[r], mask, out);
+        }
+    } else {
+        const __m512i lo = _mm512_set1_epi32(q.lo), hi = _mm512_set1_epi32(q.hi);
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; ++j) {
+            const int64_t l = left - 16 * j;
+            const __mmask16 mask = l >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << l) - 1);
+            const __m512 s = _mm512_loadu_ps(q.scale + 16 * j), b = _mm512_loadu_ps(q.bias + 16 * j);
+            const __m512i c = q.comp ? _mm512_loadu_si512(q.comp + 16 * j) : _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; ++r) {
+                __m512i v =
+                    _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], c)), s, b));
+                v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+                _mm_mask_storeu_epi8(y[r] + 16 * j, mask, _mm512_cvtepi32_epi8(v));
+            }
+        }
     }
 }
 
@@ -172,6 +251,22 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
     kTiles[rows - 1][nr - 1](k4, x, wp, oc0, m, y, res, e);
 }
 
+// The requantizing tile for `rows` (1..6) pixels and `nr` (1..4) columns, packed for 2 and 4.
+template <bool kFlip>
+QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
+                         uint8_t* const* y, const Requant& q) {
+    using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const Requant);
+    static constexpr Fn kTiles[kRows][4] = {
+        {tile_q<1, 1, kFlip, false>, tile_q<1, 2, kFlip, true>, tile_q<1, 3, kFlip, false>, tile_q<1, 4, kFlip, true>},
+        {tile_q<2, 1, kFlip, false>, tile_q<2, 2, kFlip, true>, tile_q<2, 3, kFlip, false>, tile_q<2, 4, kFlip, true>},
+        {tile_q<3, 1, kFlip, false>, tile_q<3, 2, kFlip, true>, tile_q<3, 3, kFlip, false>, tile_q<3, 4, kFlip, true>},
+        {tile_q<4, 1, kFlip, false>, tile_q<4, 2, kFlip, true>, tile_q<4, 3, kFlip, false>, tile_q<4, 4, kFlip, true>},
+        {tile_q<5, 1, kFlip, false>, tile_q<5, 2, kFlip, true>, tile_q<5, 3, kFlip, false>, tile_q<5, 4, kFlip, true>},
+        {tile_q<6, 1, kFlip, false>, tile_q<6, 2, kFlip, true>, tile_q<6, 3, kFlip, false>, tile_q<6, 4, kFlip, true>},
+    };
+    kTiles[rows - 1][nr - 1](k4, x, wp, left, y, q);
+}
+
 #endif
 
 }  // namespace
@@ -186,13 +281,21 @@ bool pointwise_int8_available() {
 #endif
 }
 
-bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels) {
+bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info) {
+    using ir::fused::PostOp;
+    const auto& ops = info.post_ops;
+    return info.quantized_output() &&
+           (ops.empty() || (ops.size() == 1 && (ops[0] == PostOp::kRelu || ops[0] == PostOp::kClip)));
+}
+
+bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels) {
     const auto& ops = info.post_ops;
     // int32 sums of up to 255 * 127 per input channel (and the zero point term) stay far from
     // overflow up to kMaxChannels.
-    return info.quantized_output() && in_channels % 4 == 0 && in_channels <= kMaxChannels &&
-           (std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSwish) != ops.end() ||
-            std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSigmoid) != ops.end());
+    if (!info.quantized_output() || in_channels % 4 != 0 || in_channels > kMaxChannels) return false;
+    if (pointwise_int8_requantizes(info)) return out_channels >= kRequantMinChannels;
+    return std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSwish) != ops.end() ||
+           std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSigmoid) != ops.end();
 }
 
 void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bias, const ir::fused::FusedOpInfo& info,
@@ -202,28 +305,70 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     x_u8_ = x_is_u8;
     info_ = info;
     const int64_t mp = round_up(m, 16), blocks = (mp + kBlock - 1) / kBlock;
+    requant_ = pointwise_int8_requantizes(info);
+    // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
+    // 2 or 4 registers of the requantizing path, in the order its lane-wise packs give back
+    // (tile_q): register j, dword d (o = 16 j + d) ends up as byte 4 NR (d / 4) + 4 j + d % 4.
+    auto width_of = [&](int64_t b) { return std::min(kBlock, mp - b * kBlock); };
+    auto channel_of = [&](int64_t b, int64_t o) {
+        const int64_t width = width_of(b), nr = width / 16;
+        const bool packed = requant_ && (nr == 2 || nr == 4);
+        return b * kBlock + (packed ? 4 * nr * ((o % 16) / 4) + 4 * (o / 16) + o % 4 : o);
+    };
     packed_.assign(static_cast<size_t>(blocks * kBlock * k), 0);
     for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t width = std::min(kBlock, mp - b * kBlock);
+        const int64_t width = width_of(b);
         int8_t* dst = packed_.data() + b * kBlock * k;
-        for (int64_t o = 0; o < width && b * kBlock + o < m; ++o)
-            for (int64_t c = 0; c < k; ++c) dst[(c / 4) * width * 4 + o * 4 + c % 4] = w[(b * kBlock + o) * k + c];
+        for (int64_t o = 0; o < width; ++o) {
+            const int64_t ch = channel_of(b, o);
+            if (ch >= m) continue;
+            for (int64_t c = 0; c < k; ++c) dst[(c / 4) * width * 4 + o * 4 + c % 4] = w[ch * k + c];
+        }
     }
     // The input as the kernel reads it is x (+ 128 for s8); its zero point moves likewise.
     const int32_t zp = info.x_zero_point + (x_is_u8 ? 0 : 128);
+    auto weight_sum = [&](int64_t c) {
+        int32_t sum = 0;
+        for (int64_t i = 0; i < k; ++i) sum += w[c * k + i];
+        return sum;
+    };
     scale_.assign(static_cast<size_t>(blocks * kBlock), 0.0f);
     bias_.assign(static_cast<size_t>(blocks * kBlock), 0.0f);
-    for (int64_t o = 0; o < m; ++o) {
-        const size_t i = static_cast<size_t>(o);
-        const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[i];
-        scale_[i] = static_cast<float>(static_cast<double>(info.x_scale) * ws);
-        bias_[i] = bias ? bias[o] : 0.0f;
-    }
     comp_.assign(zp != 0 ? static_cast<size_t>(blocks * kBlock) : 0, 0);
-    for (int64_t o = 0; o < m && zp != 0; ++o) {
-        int32_t sum = 0;
-        for (int64_t c = 0; c < k; ++c) sum += w[o * k + c];
-        comp_[static_cast<size_t>(o)] = zp * sum;
+    const float inv_y = 1.0f / info.y_scale;
+    for (int64_t b = 0; b < blocks; ++b)
+        for (int64_t o = 0; o < width_of(b); ++o) {
+            const int64_t c = channel_of(b, o);
+            if (c >= m) continue;
+            const size_t i = static_cast<size_t>(b * kBlock + o);
+            const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
+            const float sc = static_cast<float>(static_cast<double>(info.x_scale) * ws);
+            const float bc = bias ? bias[c] : 0.0f;
+            const int32_t comp = zp != 0 ? zp * weight_sum(c) : 0;
+            if (requant_) {
+                // In output units: relu and clip commute with the positive output scale.
+                scale_[i] = sc * inv_y;
+                bias_[i] = bc * inv_y + static_cast<float>(info.y_zero_point);
+            } else {
+                scale_[i] = sc;
+                bias_[i] = bc;
+            }
+            if (!comp_.empty()) comp_[i] = comp;
+        }
+    // The requantizing path's bounds in output units (rounding is monotonic, so clamping the
+    // rounded value equals rounding the clamped one), within the output type's range.
+    const bool y_u8 = info.out_dtype == DataType::kUint8;
+    const int32_t type_lo = y_u8 ? 0 : -128, type_hi = y_u8 ? 255 : 127;
+    auto bound = [&](float real) {
+        const float v = std::nearbyint(real * inv_y) + static_cast<float>(info.y_zero_point);
+        return static_cast<int32_t>(std::min<float>(std::max<float>(v, type_lo), type_hi));
+    };
+    rq_lo_ = type_lo;
+    rq_hi_ = type_hi;
+    if (!info.post_ops.empty() && info.post_ops[0] == ir::fused::PostOp::kRelu) rq_lo_ = bound(0.0f);
+    if (!info.post_ops.empty() && info.post_ops[0] == ir::fused::PostOp::kClip) {
+        rq_lo_ = bound(info.clip_min);
+        rq_hi_ = bound(info.clip_max);
     }
 }
 
@@ -231,6 +376,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                         void* y, int threads) const {
 #if defined(__x86_64__)
     const Epi e(info_, scale_.data(), bias_.data(), comp_.empty() ? nullptr : comp_.data(), residual_is_u8);
+    const bool y_u8 = info_.out_dtype == DataType::kUint8;
 
     const int64_t pixels = g.n * g.h * g.w, k4 = k_ / 4;
     const int64_t mp = round_up(m_, 16), blocks = (mp + kBlock - 1) / kBlock;
@@ -243,9 +389,13 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
         const int64_t img = p / (g.h * g.w), oh = (p / g.w) % g.h, ow = p % g.w;
         return xb + ((img * g.in_h + oh * g.stride_h) * g.in_w + ow * g.stride_w) * k_;
     };
-    // Threads split the output channels where the weights outweigh the input (each keeps its share
-    // of them in cache), else the pixels.
-    const bool split_channels = blocks >= threads && m_ >= pixels;
+    // Threads split the pixels: each thread then writes the rows that it (or our depthwise kernel,
+    // which splits rows the same way) reads next, in its own core's cache. Swish / sigmoid
+    // convolutions split the output channels where the weights outweigh the input (each keeps its
+    // share of them in cache), as does a requantizing one with too few pixels to share.
+    const int64_t tiles = (pixels + kRows - 1) / kRows;
+    const bool split_channels =
+        blocks >= threads && (requant_ ? tiles < 4 * static_cast<int64_t>(threads) : m_ >= pixels);
     // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks.
     const int64_t chunk = std::max<int64_t>(kRows, (16384 / k_) / kRows * kRows);
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
@@ -265,10 +415,22 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                         yr[r] = yb + (p + r) * m_ + oc0;
                         rr[r] = rb ? rb + (p + r) * m_ + oc0 : nullptr;
                     }
-                    if (x_u8_)
+                    if (requant_) {
+                        const Requant q{scale_.data() + oc0,
+                                        bias_.data() + oc0,
+                                        comp_.empty() ? nullptr : comp_.data() + oc0,
+                                        rq_lo_,
+                                        rq_hi_,
+                                        y_u8};
+                        if (x_u8_)
+                            tile_q_any<false>(rows, nr, k4, xr, wp, m_ - oc0, yr, q);
+                        else
+                            tile_q_any<true>(rows, nr, k4, xr, wp, m_ - oc0, yr, q);
+                    } else if (x_u8_) {
                         tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, rb ? rr : nullptr, e);
-                    else
+                    } else {
                         tile_any<true>(rows, nr, k4, xr, wp, oc0, m_, yr, rb ? rr : nullptr, e);
+                    }
                 }
             }
         }
@@ -283,7 +445,6 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
         if (split_channels) {
             work(blocks * t / nt, blocks * (t + 1) / nt, 0, pixels);
         } else {
-            const int64_t tiles = (pixels + kRows - 1) / kRows;
             work(0, blocks, std::min(pixels, tiles * t / nt * kRows), std::min(pixels, tiles * (t + 1) / nt * kRows));
         }
     }

@@ -1,13 +1,20 @@
-// INT8 1x1 convolutions whose post-ops include swish or sigmoid, as a matrix product of our own
-// with the whole epilogue (scales, bias, post-ops, requantization) applied while the sums are
-// still in registers: for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines.
+// INT8 1x1 convolutions as a matrix product of our own with the whole epilogue (scales, bias,
+// post-ops, requantization) applied while the sums are still in registers: for the conv kernel
+// (onednn_conv.cpp) on AVX-512 VNNI machines. Two kinds of convolution take it:
 //
-// Why: oneDNN 2.6 evaluates a swish (or sigmoid) post-op at ~20 cycles per 16 outputs; on
-// EfficientNet-B0's 1x1 expand convolutions that was most of their time (blocks2.0.expand at batch
-// 16: 5.4 ms with swish, 2.0 ms with a ReLU in its place). This kernel's (swish.h's) costs about
-// half. The squeeze-and-excitation convolutions (a 1x1 input) take it too. Convolutions without
-// either stay on oneDNN: there this kernel measured even with brgconv_1x1 on hot data and a few
-// percent slower within ResNet-50 (docs/BENCHMARKS.md).
+// - Those whose post-ops include swish or sigmoid. oneDNN 2.6 evaluates a swish (or sigmoid)
+//   post-op at ~20 cycles per 16 outputs; on EfficientNet-B0's 1x1 expand convolutions that was most
+//   of their time (blocks2.0.expand at batch 16: 5.4 ms with swish, 2.0 ms with a ReLU in its
+//   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
+//   1x1 input) take it too.
+// - The requantizing path: a quantized output, at most one relu or clip, no residual, 64 output
+//   channels or more. The sums go to output units with one multiply-add (scale and bias divided by
+//   the output scale, its zero point in the bias), and four registers of int32 become 64 output
+//   bytes with two lane-wise packs, the bounds of the relu / clip applied on the bytes; the weights'
+//   columns are packed in the order those packs give back, so no permute is needed. Per layer it is
+//   on a par with brgconv_1x1 (0.87-1.13x), but it splits the pixels between the threads as our
+//   depthwise kernel splits the rows, so each core reads what it wrote: MobileNetV2 at batch 1 runs
+//   ~8% faster with it (docs/BENCHMARKS.md).
 //
 // The product: pixels x input channels (u8 or s8, one row of K bytes per pixel, channels-last)
 // times weights packed once as [K/4][64 output channels][4] per block of 64 output channels, 6
@@ -16,8 +23,9 @@
 // per output channel in int32 (zp * sum of the channel's weights). Then the epilogue, in float, as
 // the reference (ir::fused::weighted_result): acc * x_scale * w_scale[m] + bias[m], the post-ops in
 // order (add, relu, clip, leaky_relu, hard_swish, sigmoid, swish: swish.h's), and y =
-// saturate(round_half_even(v / y_scale) + zp) with v / y_scale computed as v * (1 / y_scale): the
-// same integer except next to a tie, within the one int8 step every fused kernel is held to.
+// saturate(round_half_even(v / y_scale) + zp) with v / y_scale computed as v * (1 / y_scale) (or,
+// on the requantizing path, acc * (scale / y_scale) + (bias / y_scale + zp)): the same integer
+// except next to a tie, within the one int8 step every fused kernel is held to.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +38,13 @@ namespace qat::onednn {
 // Whether this machine runs the kernel (AVX-512 F, BW, VL and VNNI).
 bool pointwise_int8_available();
 
-// Whether a fused op fits: quantized output, a swish or sigmoid among its post-ops, K % 4 == 0
-// (whole dwords of input per broadcast), K <= 32768 (int32 sums).
-bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels);
+// Whether a fused op takes the requantizing path: a quantized output and at most one relu or clip.
+bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info);
+
+// Whether a fused op fits: quantized output, K % 4 == 0 (whole dwords of input per broadcast),
+// K <= 32768 (int32 sums), and either a swish or sigmoid among its post-ops or the requantizing
+// path with 64 output channels or more.
+bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels);
 
 // Where the pixels are: n images of h x w outputs, read from an in_h x in_w input with strides.
 struct PointwiseInt8Geometry {
@@ -60,10 +72,12 @@ class PointwiseInt8 {
     int64_t m_ = 0, k_ = 0;
     bool x_u8_ = true;
     ir::fused::FusedOpInfo info_;
-    std::vector<int8_t> packed_;  // per 64-channel block [K/4][width][4], M padded to 16
-    std::vector<float> scale_;    // x_scale * w_scale[m], padded to whole blocks with zeros
-    std::vector<float> bias_;     // real units, padded
-    std::vector<int32_t> comp_;   // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
+    std::vector<int8_t> packed_;     // per 64-channel block [K/4][width][4], M padded to 16
+    std::vector<float> scale_;       // x_scale * w_scale[m], padded to whole blocks with zeros
+    std::vector<float> bias_;        // real units, padded
+    std::vector<int32_t> comp_;      // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
+    bool requant_ = false;           // the requantizing path (no swish / sigmoid / residual): see fits
+    int32_t rq_lo_ = 0, rq_hi_ = 0;  // its relu / clip bounds in output units
 };
 
 }  // namespace qat::onednn
