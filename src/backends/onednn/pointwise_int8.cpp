@@ -3,8 +3,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "backends/onednn/swish.h"
 
@@ -20,10 +22,15 @@ namespace {
 
 constexpr int64_t kBlock = 64;  // output channels per packed block (4 registers of 16)
 constexpr int kRows = 6;        // pixels per tile: 6 x 4 accumulators + 4 weights + 1 broadcast
+// The requantizing path's pixels per tile for nr columns: up to 24 accumulators, more pixels for
+// narrow blocks (the 32-channel last block of 96 outputs: 12 pixels rather than 6).
+constexpr int requant_rows(int nr) { return nr <= 2 ? 12 : nr == 3 ? 8 : 6; }
+constexpr int kMaxRows = 12;
 constexpr int64_t kMaxChannels = 32768;
 constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 // The requantizing path from this many output channels: below, its blocks of 16 or 32 channels
-// lose to brgconv_1x1 (MobileNetV2's 32 -> 16 projection at 112x112: 0.52-0.66x, docs/BENCHMARKS.md).
+// lose to brgconv_1x1 or tie (MobileNetV2's 32 -> 16 projection at 112x112: 0.63-0.67x, 96 -> 24
+// at 56x56: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no faster.
 constexpr int64_t kRequantMinChannels = 64;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -119,7 +126,7 @@ QAT_VNNI_INLINE void epilogue_store(__m512i acc, int64_t oc, __mmask16 mask, con
 // bytes; wp: the block's packed weights ([K/4][NR*16][4]). kFlip: s8 input, read as u8.
 template <int MR, int NR, bool kFlip>
 QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_t* wp, __m512i (&acc)[MR][NR]) {
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
         for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_setzero_si512();
@@ -128,7 +135,7 @@ QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_
         __m512i w[NR];
 #pragma GCC unroll 4
         for (int j = 0; j < NR; ++j) w[j] = _mm512_loadu_si512(wp + (k * NR + j) * 64);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
             int32_t xv;
             std::memcpy(&xv, x[r] + 4 * k, 4);
@@ -192,7 +199,7 @@ QAT_VNNI void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int6
         constexpr int64_t kWidth = 16 * NR;
         const int64_t bytes = std::min(left, kWidth);
         const __mmask64 mask = bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
             __m512i v[NR];
 #pragma GCC unroll 4
@@ -223,7 +230,7 @@ QAT_VNNI void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int6
             const __mmask16 mask = l >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << l) - 1);
             const __m512 s = _mm512_loadu_ps(q.scale + 16 * j), b = _mm512_loadu_ps(q.bias + 16 * j);
             const __m512i c = q.comp ? _mm512_loadu_si512(q.comp + 16 * j) : _mm512_setzero_si512();
-#pragma GCC unroll 8
+#pragma GCC unroll 12
             for (int r = 0; r < MR; ++r) {
                 __m512i v =
                     _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], c)), s, b));
@@ -251,19 +258,25 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
     kTiles[rows - 1][nr - 1](k4, x, wp, oc0, m, y, res, e);
 }
 
-// The requantizing tile for `rows` (1..6) pixels and `nr` (1..4) columns, packed for 2 and 4.
+// The requantizing tile for `rows` (1..requant_rows(nr)) pixels and `nr` (1..4) columns, packed
+// for 2 and 4.
 template <bool kFlip>
 QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                          uint8_t* const* y, const Requant& q) {
     using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const Requant);
-    static constexpr Fn kTiles[kRows][4] = {
-        {tile_q<1, 1, kFlip, false>, tile_q<1, 2, kFlip, true>, tile_q<1, 3, kFlip, false>, tile_q<1, 4, kFlip, true>},
-        {tile_q<2, 1, kFlip, false>, tile_q<2, 2, kFlip, true>, tile_q<2, 3, kFlip, false>, tile_q<2, 4, kFlip, true>},
-        {tile_q<3, 1, kFlip, false>, tile_q<3, 2, kFlip, true>, tile_q<3, 3, kFlip, false>, tile_q<3, 4, kFlip, true>},
-        {tile_q<4, 1, kFlip, false>, tile_q<4, 2, kFlip, true>, tile_q<4, 3, kFlip, false>, tile_q<4, 4, kFlip, true>},
-        {tile_q<5, 1, kFlip, false>, tile_q<5, 2, kFlip, true>, tile_q<5, 3, kFlip, false>, tile_q<5, 4, kFlip, true>},
-        {tile_q<6, 1, kFlip, false>, tile_q<6, 2, kFlip, true>, tile_q<6, 3, kFlip, false>, tile_q<6, 4, kFlip, true>},
-    };
+    static constexpr auto kTiles = []<int... I>(std::integer_sequence<int, I...>) {
+        // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
+        auto entry = []<int R, int J>() -> Fn {
+            if constexpr (R + 1 <= requant_rows(J + 1))
+                return tile_q < R + 1, J + 1, kFlip, J == 1 || J == 3 > ;
+            else
+                return nullptr;
+        };
+        return std::array<std::array<Fn, 4>, sizeof...(I)>{
+            {{entry.template operator()<I, 0>(), entry.template operator()<I, 1>(), entry.template operator()<I, 2>(),
+              entry.template operator()<I, 3>()}...}};
+    }
+    (std::make_integer_sequence<int, kMaxRows>{});
     kTiles[rows - 1][nr - 1](k4, x, wp, left, y, q);
 }
 
@@ -396,20 +409,22 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     const int64_t tiles = (pixels + kRows - 1) / kRows;
     const bool split_channels =
         blocks >= threads && (requant_ ? tiles < 4 * static_cast<int64_t>(threads) : m_ >= pixels);
-    // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks.
-    const int64_t chunk = std::max<int64_t>(kRows, (16384 / k_) / kRows * kRows);
+    // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks (a multiple of
+    // every tile's pixels).
+    const int64_t chunk = std::max<int64_t>(24, (16384 / k_) / 24 * 24);
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
-        const uint8_t* xr[kRows];
-        uint8_t* yr[kRows];
-        const uint8_t* rr[kRows];
+        const uint8_t* xr[kMaxRows];
+        uint8_t* yr[kMaxRows];
+        const uint8_t* rr[kMaxRows];
         for (int64_t c0 = p0; c0 < p1; c0 += chunk) {
             const int64_t c1 = std::min(p1, c0 + chunk);
             for (int64_t b = b0; b < b1; ++b) {
                 const int64_t oc0 = b * kBlock;
                 const int nr = static_cast<int>(std::min(kBlock, mp - oc0) / 16);
                 const int8_t* wp = packed_.data() + oc0 * k_;
-                for (int64_t p = c0; p < c1; p += kRows) {
-                    const int rows = static_cast<int>(std::min<int64_t>(kRows, c1 - p));
+                const int64_t step = requant_ ? requant_rows(nr) : kRows;
+                for (int64_t p = c0; p < c1; p += step) {
+                    const int rows = static_cast<int>(std::min<int64_t>(step, c1 - p));
                     for (int r = 0; r < rows; ++r) {
                         xr[r] = x_row(p + r);
                         yr[r] = yb + (p + r) * m_ + oc0;
