@@ -15,8 +15,10 @@
 //   dw H C      a 3x3 depthwise convolution of stride 1 (H x H x C, u8, ReLU6): oneDNN's primitive
 //               against our kernel (src/backends/onednn/depthwise_int8.h), on 1 and 2 threads.
 //
-//   pw H K M    a 1x1 convolution (H x H x K -> M, u8, ReLU6): oneDNN's primitive against our
-//               kernel's requantizing path (src/backends/onednn/pointwise_int8.h), 1 and 2 threads.
+//   pw H K M [res]
+//               a 1x1 convolution (H x H x K -> M, u8, ReLU6; with `res`: s8, an in-place residual
+//               sum, ReLU): oneDNN's primitive against our kernel's requantizing path
+//               (src/backends/onednn/pointwise_int8.h), 1 and 2 threads.
 //
 //   build/bin/qat_chain_experiments mobilenet
 //   build/bin/qat_chain_experiments rowsplit
@@ -352,7 +354,7 @@ int depthwise(int h, int c) {
     return 0;
 }
 
-int pointwise(int h, int k, int m) {
+int pointwise(int h, int k, int m, bool residual) {
     std::vector<uint8_t> x(static_cast<size_t>(h) * h * k), y(static_cast<size_t>(h) * h * m), y_dnnl(y.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
     std::vector<int8_t> w(static_cast<size_t>(m) * k);
@@ -365,6 +367,12 @@ int pointwise(int h, int k, int m) {
     info.post_ops = {qat::ir::fused::PostOp::kClip};
     info.clip_min = 0;
     info.clip_max = 6;
+    if (residual) {
+        // ResNet's last 1x1 of a block: the residual summed in place, then ReLU.
+        info.post_ops = {qat::ir::fused::PostOp::kAdd, qat::ir::fused::PostOp::kRelu};
+        info.residual_scale = 0.05f;
+        info.out_dtype = qat::DataType::kInt8;
+    }
     if (!qat::onednn::pointwise_int8_available() || !qat::onednn::pointwise_int8_fits(info, k, m)) {
         std::fprintf(stderr, "qat_chain_experiments: pw: our kernel does not take this shape here\n");
         return 2;
@@ -374,14 +382,16 @@ int pointwise(int h, int k, int m) {
     const qat::onednn::PointwiseInt8Geometry g{1, h, h, h, h, 1, 1};
     for (int threads : {1, 2}) {
         ConvSpec s{k, m, 1, 1, 1, h, h};
+        s.sum = residual;
         Prim p = make_prim(s, 0, h, threads);
         omp_set_num_threads(threads);
         dnnl::stream st(eng());
+        // With a residual, both sum into their own output in place (its values drift: timing only).
         auto [a, b] = alternate(
             300, [&] { exec(p, st, x.data(), y_dnnl.data()); },
-            [&] { kern.run(g, x.data(), nullptr, false, y.data(), threads); });
-        std::printf("1x1 %dx%dx%d -> %d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, k, m, threads,
-                    threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+            [&] { kern.run(g, x.data(), residual ? y.data() : nullptr, false, y.data(), threads); });
+        std::printf("1x1 %dx%dx%d -> %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, k, m,
+                    residual ? " + residual" : "", threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
     }
     return 0;
 }
@@ -400,13 +410,13 @@ int main(int argc, char** argv) {
         }
         return depthwise(h, c);
     }
-    if (what == "pw" && argc == 5) {
+    if (what == "pw" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "res"))) {
         const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);
         if (h <= 0 || k <= 0 || m <= 0) {
             std::fprintf(stderr, "qat_chain_experiments: pw: H, K and M must be positive integers\n");
             return 2;
         }
-        return pointwise(h, k, m);
+        return pointwise(h, k, m, argc == 6);
     }
     if (what == "fuse" && argc == 8) {
         int v[6];
@@ -423,9 +433,9 @@ int main(int argc, char** argv) {
         }
         return fuse(v[0], v[1], v[2], v[3], v[4], v[5]);
     }
-    std::fprintf(
-        stderr,
-        "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS | dw H C | pw H K M\n"
-        "  (e.g. fuse 56 24 144 24 1 4)\n");
+    std::fprintf(stderr,
+                 "usage: qat_chain_experiments mobilenet | rowsplit | fuse H CIN CMID COUT STRIDE ROWS | dw H C | pw H "
+                 "K M [res]\n"
+                 "  (e.g. fuse 56 24 144 24 1 4)\n");
     return 2;
 }

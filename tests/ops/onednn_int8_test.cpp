@@ -517,13 +517,14 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
 }
 
-// INT8 1x1 convolutions with a ReLU, a clip or nothing after and 64 outputs or more run on
-// pointwise_int8.h's requantizing path (sums to output units with one multiply-add, lane-wise packs
-// to bytes in a packed channel order, the bounds on the bytes): within 1 step of the reference, on
-// 1 and 2 threads, every kind of last block (64 channels in pack order, 32 in pack order with a
-// qword permute, 16 and 48 in channel order, 24 and 56 masked), pixel tails, both thread splits
-// (pixels; output channels when there are too few pixels), u8 / s8 inputs and outputs with zero
-// points, strides, batches, a long K (int32 sums).
+// INT8 1x1 convolutions with 64 outputs or more and a ReLU, a clip or nothing after (a residual
+// added first or not) run on pointwise_int8.h's requantizing path (sums to output units with one
+// multiply-add, lane-wise packs to bytes in a packed channel order, the bounds on the bytes):
+// within 1 step of the reference, on 1 and 2 threads, every kind of last block (64 channels in
+// pack order, 32 in pack order with a qword permute, 16 and 48 in channel order, 24 and 56
+// masked), pixel tails, both thread splits (pixels; output channels when there are too few pixels
+// or 256 KB of weights), u8 / s8 inputs and outputs with zero points, strides, batches, a long K
+// (int32 sums), u8 / s8 residuals with zero points (read in the packed order too).
 TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -588,16 +589,59 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
         c.post_ops = {"relu"};
         c.xt = D::kInt8;
     });
+    // A residual added first (in place over it where the engine allows: the other tests' models).
+    add("add (s8 residual, zero point 3), relu, s8 input", [](QCase& c) {
+        c.post_ops = {"add", "relu"};
+        c.residual = D::kInt8;
+        c.rzp = 3;
+        c.xt = D::kInt8;
+    });
+    add("add (u8 residual, zero point 128), clip, 96 outputs, batch 2", [](QCase& c) {
+        c.x = {2, 16, 5, 7};
+        c.m = 96;
+        c.post_ops = {"add", "clip"};
+        c.residual = D::kUint8;
+        c.rzp = 128;
+    });
+    add("add alone (s8 residual), 144 outputs, uint8 output with zero point 128", [](QCase& c) {
+        c.x = {1, 24, 5, 11};
+        c.m = 144;
+        c.post_ops = {"add"};
+        c.residual = D::kInt8;
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("add, relu, 120 outputs (masked), stride 2", [](QCase& c) {
+        c.x = {1, 40, 7, 9};
+        c.m = 120;
+        c.strides = {2, 2};
+        c.post_ops = {"add", "relu"};
+        c.residual = D::kInt8;
+        c.rzp = -4;
+    });
+    add("512 -> 512 at 7x7, add, relu (channel split: 256 KB of weights)", [](QCase& c) {
+        c.x = {1, 512, 7, 7};
+        c.m = 512;
+        c.xt = D::kInt8;
+        c.post_ops = {"add", "relu"};
+        c.residual = D::kInt8;
+    });
+    add("add, relu, 88 outputs (24 of a 32-channel block)", [](QCase& c) {
+        c.x = {1, 4, 9, 7};
+        c.m = 88;
+        c.post_ops = {"add", "relu"};
+        c.residual = D::kUint8;
+    });
     run_on_own_kernel(cases, "qat:int8_1x1");
 
-    // Stays on oneDNN: fewer than 64 outputs, a residual, two post-ops, other post-ops, a 1x1 input
-    // (the GEMV loop's).
+    // Stays on oneDNN: fewer than 64 outputs, an activation before the residual, two activations,
+    // other post-ops, a 1x1 input (the GEMV loop's).
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("48 outputs", [](QCase& c) { c.m = 48; });
-    other("residual", [](QCase& c) {
+    other("relu, add", [](QCase& c) {
         c.residual = D::kInt8;
-        c.post_ops = {"add", "relu"};
+        c.post_ops = {"relu", "add"};
     });
     other("relu, clip", [](QCase& c) { c.post_ops = {"relu", "clip"}; });
     other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });

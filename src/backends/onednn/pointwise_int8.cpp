@@ -32,6 +32,7 @@ constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 // lose to brgconv_1x1 or tie (MobileNetV2's 32 -> 16 projection at 112x112: 0.63-0.67x, 96 -> 24
 // at 56x56: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no faster.
 constexpr int64_t kRequantMinChannels = 64;
+constexpr int64_t kChannelSplitWeightBytes = 256 * 1024;  // run(): the requantizing path's thread split
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -181,16 +182,44 @@ struct Requant {
     const int32_t* comp;  // subtracted from the sums first (the input zero point's term, exact); may be null
     int32_t lo, hi;       // the relu / clip bounds in output units, within the output type's range
     bool y_u8;
+    float res_scale;  // residual_scale / y_scale (its zero point's term is in the bias)
+    bool res_u8;
 };
+
+// 64 (NR 4) or 32 (NR 2) residual bytes of a pixel in the packed channel order of tile_q's
+// registers, as floats: register j, dword 4 L + i holds byte 4 NR L + 4 j + i. A byte shuffle within
+// the lanes picks them (two registers: each lane's qword moved to its lane first), zero-extended
+// for u8, sign-extended for s8 (placed in the top byte, shifted down).
+template <int NR>
+QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, __m512 (&out)[NR]) {
+    alignas(64) static const auto kCtrl = [] {
+        std::array<std::array<std::array<int8_t, 64>, 4>, 2> t{};  // [s8?][register][byte]
+        for (int sgn = 0; sgn < 2; ++sgn)
+            for (int j = 0; j < 4; ++j)
+                for (int b = 0; b < 64; ++b) {
+                    const int i = (b % 16) / 4, pos = b % 4;
+                    t[sgn][j][b] = static_cast<int8_t>(pos == (sgn ? 3 : 0) ? 4 * j + i : 0x80);
+                }
+        return t;
+    }();
+    __m512i v = _mm512_maskz_loadu_epi8(mask, r);
+    if constexpr (NR == 2) v = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v);
+#pragma GCC unroll 4
+    for (int j = 0; j < NR; ++j) {
+        __m512i d = _mm512_shuffle_epi8(v, _mm512_load_si512(kCtrl[u8 ? 0 : 1][j].data()));
+        if (!u8) d = _mm512_srai_epi32(d, 24);
+        out[j] = _mm512_cvtepi32_ps(d);
+    }
+}
 
 // MR pixels x NR columns through the requantizing epilogue. kPacked (NR 2 or 4): the block's
 // channels are in the order of the lane-wise packs (PointwiseInt8::init), so that its registers of
 // int32 become bytes in channel order with two packing steps (and a qword permute for two
 // registers), one store per pixel. Otherwise (NR 1 or 3) in channel order, 16 channels per
 // register, stored with masks. `left`: the channels from the block's first that exist.
-template <int MR, int NR, bool kFlip, bool kPacked>
+template <int MR, int NR, bool kFlip, bool kPacked, bool kRes>
 QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
-                                               uint8_t* const* y, const Requant q) {
+                                               uint8_t* const* y, const uint8_t* const* res, const Requant q) {
     static_assert(!kPacked || NR == 2 || NR == 4, "packed blocks are 32 or 64 channels");
     __m512i acc[MR][NR];
     accumulate<MR, NR, kFlip>(k4, x, wp, acc);
@@ -201,12 +230,16 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
         const __mmask64 mask = bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
+            __m512 rv[NR];
+            if constexpr (kRes) residual_packed<NR>(res[r], mask, q.res_u8, rv);
             __m512i v[NR];
 #pragma GCC unroll 4
             for (int j = 0; j < NR; ++j) {
                 const __m512i a = q.comp ? _mm512_sub_epi32(acc[r][j], _mm512_loadu_si512(q.comp + 16 * j)) : acc[r][j];
-                v[j] = _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(q.scale + 16 * j),
-                                                          _mm512_loadu_ps(q.bias + 16 * j)));
+                __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(q.scale + 16 * j),
+                                           _mm512_loadu_ps(q.bias + 16 * j));
+                if constexpr (kRes) f = _mm512_fmadd_ps(rv[j], _mm512_set1_ps(q.res_scale), f);
+                v[j] = _mm512_cvtps_epi32(f);
             }
             // Saturating packs, then the bounds (which lie within the type's range) on the bytes.
             const __m512i a = _mm512_packs_epi32(v[0], v[1]), b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : a;
@@ -232,8 +265,13 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
             const __m512i c = q.comp ? _mm512_loadu_si512(q.comp + 16 * j) : _mm512_setzero_si512();
 #pragma GCC unroll 12
             for (int r = 0; r < MR; ++r) {
-                __m512i v =
-                    _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], c)), s, b));
+                __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], c)), s, b);
+                if constexpr (kRes) {
+                    const __m128i rb = _mm_maskz_loadu_epi8(mask, res[r] + 16 * j);
+                    const __m512i ri = q.res_u8 ? _mm512_cvtepu8_epi32(rb) : _mm512_cvtepi8_epi32(rb);
+                    f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ri), _mm512_set1_ps(q.res_scale), f);
+                }
+                __m512i v = _mm512_cvtps_epi32(f);
                 v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
                 _mm_mask_storeu_epi8(y[r] + 16 * j, mask, _mm512_cvtepi32_epi8(v));
             }
@@ -259,16 +297,17 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
 }
 
 // The requantizing tile for `rows` (1..requant_rows(nr)) pixels and `nr` (1..4) columns, packed
-// for 2 and 4.
-template <bool kFlip>
+// for 2 and 4; kRes: with a residual (res: its pixels' bytes at the block's first channel).
+template <bool kFlip, bool kRes>
 QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
-                         uint8_t* const* y, const Requant& q) {
-    using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const Requant);
+                         uint8_t* const* y, const uint8_t* const* res, const Requant& q) {
+    using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const uint8_t* const*,
+                        const Requant);
     static constexpr auto kTiles = []<int... I>(std::integer_sequence<int, I...>) {
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
             if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q < R + 1, J + 1, kFlip, J == 1 || J == 3 > ;
+                return tile_q < R + 1, J + 1, kFlip, J == 1 || J == 3, kRes > ;
             else
                 return nullptr;
         };
@@ -277,43 +316,48 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
               entry.template operator()<I, 3>()}...}};
     }
     (std::make_integer_sequence<int, kMaxRows>{});
-    kTiles[rows - 1][nr - 1](k4, x, wp, left, y, q);
+    kTiles[rows - 1][nr - 1](k4, x, wp, left, y, res, q);
 }
 
 // `n` consecutive pixels (a channels-last input of K bytes per pixel, read with stride 1) of one
 // block of `NR` columns, in whole tiles and then the rest: the row pointers follow from the first.
 // One call per block and chunk rather than per tile (the per-tile set-up cost ~15% of the kernel).
-template <int NR, bool kFlip>
-QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y, int64_t m,
-                     int64_t n, const Requant q) {
+// The residual, if any, is laid out as y (it may be y).
+template <int NR, bool kFlip, bool kRes>
+QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
+                     const uint8_t* res, int64_t m, int64_t n, const Requant q) {
     constexpr int kR = requant_rows(NR);
     constexpr bool kPacked = NR == 2 || NR == 4;
     const uint8_t* xr[kR];
     uint8_t* yr[kR];
-    int64_t p = 0;
-    for (; p + kR <= n; p += kR) {
+    const uint8_t* rr[kR] = {};
+    auto rows = [&](int64_t p, int64_t count) {
 #pragma GCC unroll 12
         for (int r = 0; r < kR; ++r) {
+            if (r >= count) break;
             xr[r] = x + (p + r) * k;
             yr[r] = y + (p + r) * m;
+            if constexpr (kRes) rr[r] = res + (p + r) * m;
         }
-        tile_q<kR, NR, kFlip, kPacked>(k4, xr, wp, left, yr, q);
+    };
+    int64_t p = 0;
+    for (; p + kR <= n; p += kR) {
+        rows(p, kR);
+        tile_q<kR, NR, kFlip, kPacked, kRes>(k4, xr, wp, left, yr, rr, q);
     }
     if (p == n) return;
-    for (int64_t r = 0; r < n - p; ++r) {
-        xr[r] = x + (p + r) * k;
-        yr[r] = y + (p + r) * m;
-    }
-    tile_q_any<kFlip>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, q);
+    rows(p, n - p);
+    tile_q_any<kFlip, kRes>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, rr, q);
 }
 
-template <bool kFlip>
+template <bool kFlip, bool kRes>
 QAT_VNNI void span_q_any(int nr, int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
-                         int64_t m, int64_t n, const Requant& q) {
-    using Fn =
-        void (*)(int64_t, const uint8_t*, int64_t, const int8_t*, int64_t, uint8_t*, int64_t, int64_t, const Requant);
-    static constexpr Fn kSpans[4] = {span_q<1, kFlip>, span_q<2, kFlip>, span_q<3, kFlip>, span_q<4, kFlip>};
-    kSpans[nr - 1](k4, x, k, wp, left, y, m, n, q);
+                         const uint8_t* res, int64_t m, int64_t n, const Requant& q) {
+    using Fn = void (*)(int64_t, const uint8_t*, int64_t, const int8_t*, int64_t, uint8_t*, const uint8_t*, int64_t,
+                        int64_t, const Requant);
+    static constexpr Fn kSpans[4] = {span_q<1, kFlip, kRes>, span_q<2, kFlip, kRes>, span_q<3, kFlip, kRes>,
+                                     span_q<4, kFlip, kRes>};
+    kSpans[nr - 1](k4, x, k, wp, left, y, res, m, n, q);
 }
 
 #endif
@@ -333,8 +377,10 @@ bool pointwise_int8_available() {
 bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info) {
     using ir::fused::PostOp;
     const auto& ops = info.post_ops;
+    // An optional residual add first, then at most one relu or clip.
+    const size_t a = !ops.empty() && ops[0] == PostOp::kAdd ? 1 : 0;
     return info.quantized_output() &&
-           (ops.empty() || (ops.size() == 1 && (ops[0] == PostOp::kRelu || ops[0] == PostOp::kClip)));
+           (ops.size() == a || (ops.size() == a + 1 && (ops[a] == PostOp::kRelu || ops[a] == PostOp::kClip)));
 }
 
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels) {
@@ -414,11 +460,16 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     };
     rq_lo_ = type_lo;
     rq_hi_ = type_hi;
-    if (!info.post_ops.empty() && info.post_ops[0] == ir::fused::PostOp::kRelu) rq_lo_ = bound(0.0f);
-    if (!info.post_ops.empty() && info.post_ops[0] == ir::fused::PostOp::kClip) {
+    const ir::fused::PostOp act = info.post_ops.empty() ? ir::fused::PostOp::kAdd : info.post_ops.back();
+    if (act == ir::fused::PostOp::kRelu) rq_lo_ = bound(0.0f);
+    if (act == ir::fused::PostOp::kClip) {
         rq_lo_ = bound(info.clip_min);
         rq_hi_ = bound(info.clip_max);
     }
+    // The residual in output units: r * (r_scale / y_scale), its zero point's term in the bias.
+    rq_res_scale_ = info.residual_scale * inv_y;
+    if (requant_ && info.has_residual())
+        for (float& b : bias_) b -= static_cast<float>(info.residual_zero_point) * rq_res_scale_;
 }
 
 void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const void* residual, bool residual_is_u8,
@@ -439,15 +490,19 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
         return xb + ((img * g.in_h + oh * g.stride_h) * g.in_w + ow * g.stride_w) * k_;
     };
     // Threads split the pixels: each thread then writes the rows that it (or our depthwise kernel,
-    // which splits rows the same way) reads next, in its own core's cache. Swish / sigmoid
-    // convolutions split the output channels where the weights outweigh the input (each keeps its
-    // share of them in cache), as does a requantizing one with too few pixels to share.
+    // which splits rows the same way) reads next, in its own core's cache. They split the output
+    // channels instead where the weights outweigh the input (each keeps its share of them in
+    // cache): always for swish / sigmoid convolutions, and for requantizing ones with weights of
+    // 256 KB or more (ResNet-50's 512 -> 2048 at 7x7: 0.94x brgconv_1x1 split by pixels, 1.00x by
+    // channels; docs/BENCHMARKS.md) or too few pixels to share.
     const int64_t tiles = (pixels + kRows - 1) / kRows;
+    const bool weights_first = m_ >= pixels && (!requant_ || m_ * k_ >= kChannelSplitWeightBytes);
     const bool split_channels =
-        blocks >= threads && (requant_ ? tiles < 4 * static_cast<int64_t>(threads) : m_ >= pixels);
+        blocks >= threads && (weights_first || (requant_ && tiles < 4 * static_cast<int64_t>(threads)));
     // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks (a multiple of
     // every tile's pixels).
     const int64_t chunk = std::max<int64_t>(24, (16384 / k_) / 24 * 24);
+    const bool has_res = rb != nullptr;
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
         const uint8_t* xr[kMaxRows];
         uint8_t* yr[kMaxRows];
@@ -458,19 +513,21 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                 const int64_t oc0 = b * kBlock;
                 const int nr = static_cast<int>(std::min(kBlock, mp - oc0) / 16);
                 const int8_t* wp = packed_.data() + oc0 * k_;
+                const Requant q{scale_.data() + oc0,
+                                bias_.data() + oc0,
+                                comp_.empty() ? nullptr : comp_.data() + oc0,
+                                rq_lo_,
+                                rq_hi_,
+                                y_u8,
+                                rq_res_scale_,
+                                residual_is_u8};
                 if (requant_ && contiguous) {
-                    const Requant q{scale_.data() + oc0,
-                                    bias_.data() + oc0,
-                                    comp_.empty() ? nullptr : comp_.data() + oc0,
-                                    rq_lo_,
-                                    rq_hi_,
-                                    y_u8};
                     const uint8_t* xs = xb + c0 * k_;
                     uint8_t* ys = yb + c0 * m_ + oc0;
-                    if (x_u8_)
-                        span_q_any<false>(nr, k4, xs, k_, wp, m_ - oc0, ys, m_, c1 - c0, q);
-                    else
-                        span_q_any<true>(nr, k4, xs, k_, wp, m_ - oc0, ys, m_, c1 - c0, q);
+                    const uint8_t* rs = has_res ? rb + c0 * m_ + oc0 : nullptr;
+                    auto* span = x_u8_ ? (has_res ? span_q_any<false, true> : span_q_any<false, false>)
+                                       : (has_res ? span_q_any<true, true> : span_q_any<true, false>);
+                    span(nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
                     continue;
                 }
                 const int64_t step = requant_ ? requant_rows(nr) : kRows;
@@ -479,23 +536,16 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                     for (int r = 0; r < rows; ++r) {
                         xr[r] = x_row(p + r);
                         yr[r] = yb + (p + r) * m_ + oc0;
-                        rr[r] = rb ? rb + (p + r) * m_ + oc0 : nullptr;
+                        rr[r] = has_res ? rb + (p + r) * m_ + oc0 : nullptr;
                     }
                     if (requant_) {
-                        const Requant q{scale_.data() + oc0,
-                                        bias_.data() + oc0,
-                                        comp_.empty() ? nullptr : comp_.data() + oc0,
-                                        rq_lo_,
-                                        rq_hi_,
-                                        y_u8};
-                        if (x_u8_)
-                            tile_q_any<false>(rows, nr, k4, xr, wp, m_ - oc0, yr, q);
-                        else
-                            tile_q_any<true>(rows, nr, k4, xr, wp, m_ - oc0, yr, q);
+                        auto* tile = x_u8_ ? (has_res ? tile_q_any<false, true> : tile_q_any<false, false>)
+                                           : (has_res ? tile_q_any<true, true> : tile_q_any<true, false>);
+                        tile(rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
                     } else if (x_u8_) {
-                        tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, rb ? rr : nullptr, e);
+                        tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, has_res ? rr : nullptr, e);
                     } else {
-                        tile_any<true>(rows, nr, k4, xr, wp, oc0, m_, yr, rb ? rr : nullptr, e);
+                        tile_any<true>(rows, nr, k4, xr, wp, oc0, m_, yr, has_res ? rr : nullptr, e);
                     }
                 }
             }

@@ -7,14 +7,15 @@
 //   of their time (blocks2.0.expand at batch 16: 5.4 ms with swish, 2.0 ms with a ReLU in its
 //   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
 //   1x1 input) take it too.
-// - The requantizing path: a quantized output, at most one relu or clip, no residual, 64 output
-//   channels or more. The sums go to output units with one multiply-add (scale and bias divided by
-//   the output scale, its zero point in the bias), and four registers of int32 become 64 output
-//   bytes with two lane-wise packs, the bounds of the relu / clip applied on the bytes; the weights'
-//   columns are packed in the order those packs give back, so no permute is needed. Per layer it is
-//   on a par with brgconv_1x1 (0.87-1.13x), but it splits the pixels between the threads as our
-//   depthwise kernel splits the rows, so each core reads what it wrote: MobileNetV2 at batch 1 runs
-//   ~8% faster with it (docs/BENCHMARKS.md).
+// - The requantizing path: a quantized output, an optional residual add first, then at most one
+//   relu or clip, 64 output channels or more. The sums go to output units with one multiply-add
+//   (scale and bias divided by the output scale, its zero point in the bias; the residual with a
+//   second one), and four registers of int32 become 64 output bytes with two lane-wise packs, the
+//   bounds of the relu / clip applied on the bytes; the weights' columns are packed in the order
+//   those packs give back, so no permute is needed (the residual's bytes are shuffled into it).
+//   Per layer it runs at 0.98-1.20x brgconv_1x1 on MobileNetV2's and ResNet-50's shapes, and it
+//   splits the pixels between the threads as our depthwise kernel splits the rows, so each core
+//   reads what it wrote (docs/BENCHMARKS.md).
 //
 // The product: pixels x input channels (u8 or s8, one row of K bytes per pixel, channels-last)
 // times weights packed once as [K/4][64 output channels][4] per block of 64 output channels, 6
@@ -38,7 +39,8 @@ namespace qat::onednn {
 // Whether this machine runs the kernel (AVX-512 F, BW, VL and VNNI).
 bool pointwise_int8_available();
 
-// Whether a fused op takes the requantizing path: a quantized output and at most one relu or clip.
+// Whether a fused op takes the requantizing path: a quantized output, an optional residual add
+// first, then at most one relu or clip.
 bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info);
 
 // Whether a fused op fits: quantized output, K % 4 == 0 (whole dwords of input per broadcast),
@@ -78,6 +80,7 @@ class PointwiseInt8 {
     std::vector<int32_t> comp_;      // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
     bool requant_ = false;           // the requantizing path (no swish / sigmoid / residual): see fits
     int32_t rq_lo_ = 0, rq_hi_ = 0;  // its relu / clip bounds in output units
+    float rq_res_scale_ = 0;         // its residual_scale / y_scale
 };
 
 }  // namespace qat::onednn
