@@ -12,8 +12,9 @@
 //               2-thread primitives or fused: each thread walks its half of the output rows in
 //               strips of ROWS, expanding only the rows its depthwise needs into a small buffer,
 //               with 1-thread primitives (no fork / join inside the block).
-//   dw H C      a 3x3 depthwise convolution of stride 1 (H x H x C, u8, ReLU6): oneDNN's primitive
-//               against our kernel (src/backends/onednn/depthwise_int8.h), on 1 and 2 threads.
+//   dw H C [STRIDE]
+//               a 3x3 depthwise convolution of stride 1 or 2 (H x H x C input, u8, ReLU6): oneDNN's
+//               primitive against our kernel (src/backends/onednn/depthwise_int8.h), 1 and 2 threads.
 //
 //   pw H K M [res]
 //               a 1x1 convolution (H x H x K -> M, u8, ReLU6; with `res`: s8, an in-place residual
@@ -321,8 +322,9 @@ int fuse(int h, int cin, int cmid, int cout, int stride, int strip) {
     return 0;
 }
 
-int depthwise(int h, int c) {
-    std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(x.size()), y_dnnl(x.size());
+int depthwise(int h, int c, int stride) {
+    const int ho = (h - 1) / stride + 1;
+    std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c), y_dnnl(y.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
     std::vector<int8_t> w(static_cast<size_t>(c) * 9);
     for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
@@ -339,17 +341,17 @@ int depthwise(int h, int c) {
         return 2;
     }
     qat::onednn::DepthwiseInt8 k;
-    k.init(w.data(), c, nullptr, info, true);
-    const qat::onednn::DepthwiseInt8Geometry g{1, h, h};
+    k.init(w.data(), c, nullptr, info, true, stride);
+    const qat::onednn::DepthwiseInt8Geometry g{1, ho, ho, h, h};
     for (int threads : {1, 2}) {
-        ConvSpec s{c, c, c, 3, 1, h, h};
-        Prim p = make_prim(s, 0, h, threads);
+        ConvSpec s{c, c, c, 3, stride, h, h};
+        Prim p = make_prim(s, 0, ho, threads);
         omp_set_num_threads(threads);
         dnnl::stream st(eng());
         auto [a, b] = alternate(
             300, [&] { exec(p, st, x.data(), y_dnnl.data()); }, [&] { k.run(g, x.data(), y.data(), threads); });
-        std::printf("depthwise 3x3 %dx%dx%d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, c, threads,
-                    threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+        std::printf("depthwise 3x3 %dx%dx%d stride %d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h,
+                    c, stride, threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
     }
     return 0;
 }
@@ -402,13 +404,13 @@ int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
     if (what == "mobilenet") return mobilenet();
     if (what == "rowsplit") return rowsplit();
-    if (what == "dw" && argc == 4) {
-        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]);
-        if (h <= 0 || c <= 0) {
-            std::fprintf(stderr, "qat_chain_experiments: dw: H and C must be positive integers\n");
+    if (what == "dw" && (argc == 4 || argc == 5)) {
+        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]), stride = argc == 5 ? std::atoi(argv[4]) : 1;
+        if (h <= 0 || c <= 0 || (stride != 1 && stride != 2)) {
+            std::fprintf(stderr, "qat_chain_experiments: dw: H and C must be positive integers, STRIDE 1 or 2\n");
             return 2;
         }
-        return depthwise(h, c);
+        return depthwise(h, c, stride);
     }
     if (what == "pw" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "res"))) {
         const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);

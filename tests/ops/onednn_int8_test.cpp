@@ -652,8 +652,9 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
     run_qconv(vec, {.tol = 0, .lsb = 0, .impls = {{"qconv", "qat:gemv"}}});
 }
 
-// INT8 3x3 depthwise convolutions of stride 1 with ReLU, ReLU6 (clip) or nothing after, of 32
-// channels and more, run on depthwise_int8.h (VNNI on quads of taps, two outputs per quad): within
+// INT8 3x3 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip) or nothing after, of 32
+// channels and more, run on depthwise_int8.h (VNNI on quads of taps: two outputs per quad of a
+// row at stride 1, columns of three rows at stride 2): within
 // 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as u8, the 128 taken back),
 // output zero points, channel counts with a tail in the last 64-channel block, 32 channels in
 // blocks of 32, odd widths (the last quad's second output unused), rows and columns of one pixel,
@@ -716,17 +717,50 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 120;
         c.xt = D::kInt8;
     });
+    // Stride 2 (columns of three rows as the quads): even and odd sizes (an odd one reads the
+    // right / bottom padding), s8 input, 32 channels, tails, batches, one row / column out.
+    add("stride 2, 96 channels, 10x8", [](QCase& c) {
+        c.x = {1, 96, 10, 8};
+        c.strides = {2, 2};
+    });
+    add("stride 2, 144 channels, 9x11, s8 input, relu, batch 2", [](QCase& c) {
+        c.x = {2, 144, 9, 11};
+        c.m = c.group = 144;
+        c.strides = {2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {"relu"};
+    });
+    add("stride 2, 32 channels, 7x6, uint8 output with zero point 128", [](QCase& c) {
+        c.x = {1, 32, 7, 6};
+        c.m = c.group = 32;
+        c.strides = {2, 2};
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("stride 2, 200 channels, 2x2 (one output pixel), batch 3", [](QCase& c) {
+        c.x = {3, 200, 2, 2};
+        c.m = c.group = 200;
+        c.strides = {2, 2};
+    });
+    add("stride 2, 120 channels, 1x5, s8 input, nothing after", [](QCase& c) {
+        c.x = {1, 120, 1, 5};
+        c.m = c.group = 120;
+        c.strides = {2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {};
+    });
     run_on_own_kernel(cases, "qat:int8_dw3x3");
 
-    // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 2, other
-    // post-ops, an input zero point, a residual.
+    // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides
+    // that differ, other post-ops, an input zero point, a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("16 channels", [](QCase& c) {
         c.x = {1, 16, 9, 8};
         c.m = c.group = 16;
     });
-    other("stride 2", [](QCase& c) { c.strides = {2, 2}; });
+    other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
+    other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
     other("swish", [](QCase& c) { c.post_ops = {"swish"}; });
     other("input zero point 3", [](QCase& c) { c.xzp = 3; });
     other("residual", [](QCase& c) {

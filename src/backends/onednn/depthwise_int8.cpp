@@ -208,6 +208,78 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     }
 }
 
+// Stride 2: the column of input pixels `col` of three input rows (null: padding), interleaved
+// with a fourth byte whose weight is 0: register k, lane L, dword j holds rows 0..2 of channel
+// 16L + 4k + j (the lane order of load_quad). Outside the image: padding (`fill`).
+template <class V, bool kFlip>
+QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, int64_t in_w, int64_t C,
+                                 typename V::M mask, typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
+    using I = typename V::I;
+    const bool inside = col >= 0 && col < in_w;
+    I p[3];
+#pragma GCC unroll 3
+    for (int r = 0; r < 3; ++r) p[r] = inside && rows[r] ? load_pixel<V, kFlip>(rows[r] + col * C, mask, flip) : fill;
+    const I t0 = V::lo8(p[0], p[1]), t1 = V::hi8(p[0], p[1]);
+    const I t2 = V::lo8(p[2], fill), t3 = V::hi8(p[2], fill);
+    q[0] = V::lo16(t0, t2);
+    q[1] = V::hi16(t0, t2);
+    q[2] = V::lo16(t1, t3);
+    q[3] = V::hi16(t1, t3);
+}
+
+// Stride 2, output rows [r0, r1): output ow sums the columns 2 ow - 1, 2 ow and 2 ow + 1 of its
+// three input rows, each column's taps [w(0,kx) w(1,kx) w(2,kx) 0] in one vpdpbusd per register;
+// the last column is the next output's first (quads along the rows would leave half of their
+// lanes' taps unused at stride 2: a pixel quad serves two outputs through three weight layouts).
+template <class V, bool kFlip>
+QAT_VNNI void run_rows_s2(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
+                          uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
+    using I = typename V::I;
+    using F = typename V::F;
+    constexpr int64_t kW = V::kW, kLanes = kW / 4;
+    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
+    const I zp = V::set1_32(f.zp);
+    const bool y_u8 = f.y_u8;
+    const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
+    const I fill = flip;
+    for (int64_t r = r0; r < r1; ++r) {
+        const int64_t img = r / g.h, oh = r % g.h;
+        const uint8_t* rows[3];
+        for (int k = 0; k < 3; ++k) {
+            const int64_t ih = 2 * oh - 1 + k;
+            rows[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C : nullptr;
+        }
+        uint8_t* yr = y + r * g.w * C;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int8_t* wb = packed + b * 3 * 4 * kW;
+            const typename V::M mask = V::mask(C - b * kW);
+            const uint8_t* rb[3];
+            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
+            F s[4], bias[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                s[k] = V::loadps(f.scale + b * kW + k * kLanes);
+                bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
+            }
+            I prev[4];
+            load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, prev);
+            for (int64_t ow = 0; ow < g.w; ++ow) {
+                I c1[4], c2[4], a[4];
+                load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
+                load_column<V, kFlip>(rb, 2 * ow + 1, g.in_w, C, mask, flip, fill, c2);
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; ++k) {
+                    a[k] = V::dpbusd(V::zero(), prev[k], V::loadw(wb + k * kW));
+                    a[k] = V::dpbusd(a[k], c1[k], V::loadw(wb + (4 + k) * kW));
+                    a[k] = V::dpbusd(a[k], c2[k], V::loadw(wb + (8 + k) * kW));
+                    prev[k] = c2[k];
+                }
+                store_pixel<V>(a, s, bias, lo, hi, zp, y_u8, mask, yr + ow * C + b * kW);
+            }
+        }
+    }
+}
+
 #endif
 
 }  // namespace
@@ -221,8 +293,9 @@ bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels) {
 }
 
 void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info,
-                         bool x_is_u8) {
+                         bool x_is_u8, int stride) {
     c_ = channels;
+    stride_ = stride;
     // Blocks of 32 channels only for 32 (half of a 64-channel block would idle): where a tail
     // block of 64 idles less, the wider block measured faster on two threads (144 channels:
     // 1.33x oneDNN with blocks of 64, 1.07-1.13x with blocks of 32; docs/BENCHMARKS.md).
@@ -243,14 +316,21 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         int32_t sum = 0;
-        for (int kh = 0; kh < 3; ++kh)
-            for (int v = 0; v < 2; ++v)
-                for (int t = 0; t < 4; ++t) {
-                    // Output ow (v = 0) has its taps at quad bytes 0..2, output ow + 1 at 1..3.
-                    const int tap = v == 0 ? t : t - 1;
-                    const int8_t val = tap >= 0 && tap < 3 ? w[c * 9 + kh * 3 + tap] : 0;
-                    packed_[static_cast<size_t>((((b * 3 + kh) * 2 + v) * 4 + k) * kBlock + pos * 4 + t)] = val;
-                }
+        if (stride_ == 1) {
+            for (int kh = 0; kh < 3; ++kh)
+                for (int v = 0; v < 2; ++v)
+                    for (int t = 0; t < 4; ++t) {
+                        // Output ow (v = 0) has its taps at quad bytes 0..2, output ow + 1 at 1..3.
+                        const int tap = v == 0 ? t : t - 1;
+                        const int8_t val = tap >= 0 && tap < 3 ? w[c * 9 + kh * 3 + tap] : 0;
+                        packed_[static_cast<size_t>((((b * 3 + kh) * 2 + v) * 4 + k) * kBlock + pos * 4 + t)] = val;
+                    }
+        } else {
+            // Stride 2: per column kx, the taps of rows 0..2 and a 0 (run_rows_s2).
+            for (int kx = 0; kx < 3; ++kx)
+                for (int t = 0; t < 3; ++t)
+                    packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
+        }
         for (int t = 0; t < 9; ++t) sum += w[c * 9 + t];
         const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
@@ -281,14 +361,13 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
-        if (width_ == 64 && x_u8_)
-            run_rows<Zmm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f);
-        else if (width_ == 64)
-            run_rows<Zmm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f);
-        else if (x_u8_)
-            run_rows<Ymm, false>(g, c_, blocks_, xb, yb, r0, r1, w, f);
-        else
-            run_rows<Ymm, true>(g, c_, blocks_, xb, yb, r0, r1, w, f);
+        using Fn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t,
+                            const int8_t*, const Requant);
+        // [stride 2][32-channel blocks][s8 input]
+        static constexpr Fn kRuns[2][2][2] = {
+            {{run_rows<Zmm, false>, run_rows<Zmm, true>}, {run_rows<Ymm, false>, run_rows<Ymm, true>}},
+            {{run_rows_s2<Zmm, false>, run_rows_s2<Zmm, true>}, {run_rows_s2<Ymm, false>, run_rows_s2<Ymm, true>}}};
+        kRuns[stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w, f);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

@@ -28,19 +28,23 @@ namespace qat::onednn {
 // caller's to check: 3x3, group = channels, stride 1, padding 1 on every side, no dilation.)
 bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels);
 
-// n images of h x w pixels, in and out (stride 1, padding 1).
+// n images of h x w output pixels from in_h x in_w input pixels (stride 1: the same; stride 2:
+// h = (in_h - 1) / 2 + 1, w likewise; padding 1 on every side).
 struct DepthwiseInt8Geometry {
     int64_t n = 1, h = 0, w = 0;
+    int64_t in_h = 0, in_w = 0;
 };
 
 class DepthwiseInt8 {
   public:
     // w: C x 3 x 3 int8 (ONNX [C, 1, 3, 3]); bias: C floats in real units or null.
     // x_is_u8: how the input's bytes are stored (a u8-labelled int8 tensor holds 0..127).
-    void init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info, bool x_is_u8);
+    // stride: 1 or 2 (both dimensions).
+    void init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info, bool x_is_u8,
+              int stride = 1);
 
-    // x and y: n x h x w x C bytes (channels-last). Runs on up to
-    // `threads` OpenMP threads.
+    // x: n x in_h x in_w x C bytes, y: n x h x w x C (channels-last). Runs on up to `threads`
+    // OpenMP threads.
     void run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const;
 
     bool x_is_u8() const { return x_u8_; }
@@ -48,14 +52,17 @@ class DepthwiseInt8 {
 
   private:
     int64_t c_ = 0, blocks_ = 0;
+    int stride_ = 1;
     int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     bool x_u8_ = true;
     int32_t y_zp_ = 0;
-    bool y_u8_ = false;           // uint8 output (else int8)
-    std::vector<int8_t> packed_;  // [block][row 3][output 2][register 4][width / 4 lanes x 4 taps]
-    std::vector<float> scale_;    // x_scale * w_scale[c] / y_scale, in register order per block
-    std::vector<float> bias_;     // in output units, the s8 input's 128 * sum(w) taken off
-    float lo_ = 0, hi_ = 0;       // the relu / clip bounds in output units (else -inf, inf)
+    bool y_u8_ = false;  // uint8 output (else int8)
+    // Stride 1: [block][row 3][output 2][register 4][width / 4 lanes x 4 taps]; stride 2:
+    // [block][column 3][register 4][width / 4 lanes x (3 rows' taps, 0)].
+    std::vector<int8_t> packed_;
+    std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
+    std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
+    float lo_ = 0, hi_ = 0;     // the relu / clip bounds in output units (else -inf, inf)
 };
 
 }  // namespace qat::onednn

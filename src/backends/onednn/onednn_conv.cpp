@@ -508,22 +508,22 @@ class ConvKernel : public OnednnKernel {
         return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
     }
 
-    // An INT8 3x3 depthwise convolution for depthwise_int8.h: stride 1, padding 1 on every side, no
-    // dilation, no residual.
+    // An INT8 3x3 depthwise convolution for depthwise_int8.h: stride 1 or 2, padding 1 on every
+    // side, no dilation, no residual.
     bool own_dw_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe) const {
         if (!c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != c_.in_channels ||
             c_.out_channels != c_.in_channels || q_.has_residual() || !depthwise_int8_fits(*info_, c_.in_channels))
             return false;
+        if (c_.strides[0] != c_.strides[1] || c_.strides[0] > 2) return false;
         for (size_t i = 0; i < 2; ++i)
-            if (c_.kernel[i] != 3 || c_.dilations[i] != 1 || c_.strides[i] != 1 || pb[i] != 1 || pe[i] != 1)
-                return false;
+            if (c_.kernel[i] != 3 || c_.dilations[i] != 1 || pb[i] != 1 || pe[i] != 1) return false;
         return true;
     }
 
     void plan_own_dw(State& st, const Tensor& x, const md_t& x_md) {
         st.own_dw = true;
         plan_channels_last(st, x_md);
-        st.dw_geom = {x.dim(0), x.dim(2), x.dim(3)};
+        st.dw_geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3)};
     }
 
     void prepare_own_dw(State& st) {
@@ -532,7 +532,8 @@ class ConvKernel : public OnednnKernel {
         if (own_dw_ && own_dw_->x_is_u8() == x_is_u8) return;
         own_dw_ = std::make_unique<DepthwiseInt8>();
         const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
-        own_dw_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, bias, *info_, x_is_u8);
+        own_dw_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, bias, *info_, x_is_u8,
+                      static_cast<int>(c_.strides[0]));
     }
 
     Status run_own_dw(runtime::KernelContext& ctx, State& st, const Tensor& x) {
