@@ -653,12 +653,11 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
 }
 
 // INT8 3x3 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip) or nothing after, of 32
-// channels and more, run on depthwise_int8.h (VNNI on quads of taps: two outputs per quad of a
-// row at stride 1, columns of three rows at stride 2): within
-// 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as u8, the 128 taken back),
-// output zero points, channel counts with a tail in the last 64-channel block, 32 channels in
-// blocks of 32, odd widths (the last quad's second output unused), rows and columns of one pixel,
-// batches (an image's edge rows read padding, not the next image).
+// channels and more, run on depthwise_int8.h (VNNI on columns of three input rows, carried from
+// output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as
+// u8, the 128 taken back), output zero points, channel counts with a tail in the last 64-channel
+// block, 32 channels in blocks of 32, odd widths, rows and columns of one pixel, batches (an
+// image's edge rows read padding, not the next image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -717,7 +716,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 120;
         c.xt = D::kInt8;
     });
-    // Stride 2 (columns of three rows as the quads): even and odd sizes (an odd one reads the
+    // Stride 2 (one column carried instead of two): even and odd sizes (an odd one reads the
     // right / bottom padding), s8 input, 32 channels, tails, batches, one row / column out.
     add("stride 2, 96 channels, 10x8", [](QCase& c) {
         c.x = {1, 96, 10, 8};

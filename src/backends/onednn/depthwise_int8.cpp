@@ -109,38 +109,6 @@ QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::
     V::store(y, mask, V::pack(v[0], v[1], v[2], v[3], y_u8));
 }
 
-// The quad of pixels px - 1 .. px + 2 of an input row (px - 1 may be the left padding, px + 1 and
-// px + 2 the right), interleaved: register k, lane L, dword j holds the four pixels' bytes of
-// channel 16L + 4k + j of the block. row: the row's first pixel at the block's channels, or null
-// for a padding row. Loads are masked to the block's channels (the last pixel of a tensor is not
-// read past its end); an s8 input is flipped to u8 (kFlip), padding is `fill`.
-template <class V, bool kFlip>
-QAT_VNNI_INLINE void load_quad(const uint8_t* row, int64_t px, int64_t w, int64_t C, typename V::M mask,
-                               typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
-    using I = typename V::I;
-    if (!row) {
-        q[0] = q[1] = q[2] = q[3] = fill;  // four equal bytes interleave to themselves
-        return;
-    }
-    I t[4];
-    if (px >= 1 && px + 2 < w) {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) t[j] = load_pixel<V, kFlip>(row + (px - 1 + j) * C, mask, flip);
-    } else {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) {
-            const int64_t i = px - 1 + j;
-            t[j] = i >= 0 && i < w ? load_pixel<V, kFlip>(row + i * C, mask, flip) : fill;
-        }
-    }
-    const I lo01 = V::lo8(t[0], t[1]), hi01 = V::hi8(t[0], t[1]);
-    const I lo23 = V::lo8(t[2], t[3]), hi23 = V::hi8(t[2], t[3]);
-    q[0] = V::lo16(lo01, lo23);
-    q[1] = V::hi16(lo01, lo23);
-    q[2] = V::lo16(hi01, hi23);
-    q[3] = V::hi16(hi01, hi23);
-}
-
 // The requantization, for the chains that commute with the output scale (none, relu, clip): y =
 // round(acc * s + b) clamped to [lo, hi] + zp, with s, b and the bounds in output units. Passed by
 // value: our stores are bytes, which may alias anything, and would make the compiler reload every
@@ -153,64 +121,10 @@ struct Requant {
     bool y_u8;  // uint8 output (else int8)
 };
 
-// Output rows [r0, r1) of the flattened (image, row) range. kFlip: an s8 input.
-template <class V, bool kFlip>
-QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
-    using I = typename V::I;
-    using F = typename V::F;
-    constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
-    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
-    const I zp = V::set1_32(f.zp);
-    const bool y_u8 = f.y_u8;
-    // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
-    const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
-    const I fill = flip;
-    for (int64_t r = r0; r < r1; ++r) {
-        const int64_t img = r / g.h, oh = r % g.h;
-        const uint8_t* rows[3];
-        for (int k = 0; k < 3; ++k) {
-            const int64_t ih = oh - 1 + k;
-            rows[k] = ih >= 0 && ih < g.h ? x + ((img * g.h + ih) * g.w) * C : nullptr;
-        }
-        uint8_t* yr = y + r * g.w * C;
-        for (int64_t b = 0; b < blocks; ++b) {
-            const int8_t* wb = packed + b * 3 * 2 * 4 * kW;
-            const typename V::M mask = V::mask(C - b * kW);
-            const uint8_t* rb[3];
-            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
-            F s[4], bias[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; ++k) {
-                s[k] = V::loadps(f.scale + b * kW + k * kLanes);
-                bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
-            }
-            // Outputs ow and ow + 1 from the quad of input pixels ow - 1 .. ow + 2.
-            for (int64_t ow = 0; ow < g.w; ow += 2) {
-                I a0[4], a1[4];
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) a0[k] = a1[k] = V::zero();
-#pragma GCC unroll 3
-                for (int kh = 0; kh < 3; ++kh) {
-                    I q[4];
-                    load_quad<V, kFlip>(rb[kh], ow, g.w, C, mask, flip, fill, q);
-                    const int8_t* w0 = wb + (kh * 2) * 4 * kW;
-#pragma GCC unroll 4
-                    for (int k = 0; k < 4; ++k) {
-                        a0[k] = V::dpbusd(a0[k], q[k], V::loadw(w0 + k * kW));
-                        a1[k] = V::dpbusd(a1[k], q[k], V::loadw(w0 + (4 + k) * kW));
-                    }
-                }
-                store_pixel<V>(a0, s, bias, lo, hi, zp, y_u8, mask, yr + ow * C + b * kW);
-                if (ow + 1 < g.w) store_pixel<V>(a1, s, bias, lo, hi, zp, y_u8, mask, yr + (ow + 1) * C + b * kW);
-            }
-        }
-    }
-}
-
-// Stride 2: the column of input pixels `col` of three input rows (null: padding), interleaved
-// with a fourth byte whose weight is 0: register k, lane L, dword j holds rows 0..2 of channel
-// 16L + 4k + j (the lane order of load_quad). Outside the image: padding (`fill`).
+// The column of input pixels `col` of three input rows (null: padding), interleaved with a fourth
+// byte whose weight is 0: register k, lane L, dword j holds rows 0..2 of channel 16L + 4k + j of
+// the block. Outside the image: padding (`fill`). Loads are masked to the block's channels (the
+// last pixel of a tensor is not read past its end); an s8 input is flipped to u8 (kFlip).
 template <class V, bool kFlip>
 QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, int64_t in_w, int64_t C,
                                  typename V::M mask, typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
@@ -227,26 +141,27 @@ QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, i
     q[3] = V::hi16(t1, t3);
 }
 
-// Stride 2, output rows [r0, r1): output ow sums the columns 2 ow - 1, 2 ow and 2 ow + 1 of its
-// three input rows, each column's taps [w(0,kx) w(1,kx) w(2,kx) 0] in one vpdpbusd per register;
-// the last column is the next output's first (quads along the rows would leave half of their
-// lanes' taps unused at stride 2: a pixel quad serves two outputs through three weight layouts).
-template <class V, bool kFlip>
-QAT_VNNI void run_rows_s2(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                          uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
+// Output rows [r0, r1) of the flattened (image, row) range. Output ow sums the input columns
+// kStride * ow - 1 .. kStride * ow + 1 of its three input rows, each column's taps [w(0,kx) w(1,kx)
+// w(2,kx) 0] in one vpdpbusd per register; columns are carried to the next output (stride 1: two,
+// stride 2: one), so each is loaded and interleaved once. kFlip: an s8 input.
+template <class V, bool kFlip, int kStride>
+QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
+                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
     using I = typename V::I;
     using F = typename V::F;
-    constexpr int64_t kW = V::kW, kLanes = kW / 4;
+    constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
     const I zp = V::set1_32(f.zp);
     const bool y_u8 = f.y_u8;
+    // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
     const I fill = flip;
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / g.h, oh = r % g.h;
         const uint8_t* rows[3];
         for (int k = 0; k < 3; ++k) {
-            const int64_t ih = 2 * oh - 1 + k;
+            const int64_t ih = kStride * oh - 1 + k;
             rows[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C : nullptr;
         }
         uint8_t* yr = y + r * g.w * C;
@@ -261,18 +176,20 @@ QAT_VNNI void run_rows_s2(const DepthwiseInt8Geometry g, const int64_t C, const 
                 s[k] = V::loadps(f.scale + b * kW + k * kLanes);
                 bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
             }
-            I prev[4];
-            load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, prev);
+            I c0[4], c1[4], c2[4];
+            load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, c0);
+            if constexpr (kStride == 1) load_column<V, kFlip>(rb, 0, g.in_w, C, mask, flip, fill, c1);
             for (int64_t ow = 0; ow < g.w; ++ow) {
-                I c1[4], c2[4], a[4];
-                load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
-                load_column<V, kFlip>(rb, 2 * ow + 1, g.in_w, C, mask, flip, fill, c2);
+                if constexpr (kStride == 2) load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
+                load_column<V, kFlip>(rb, kStride * ow + 1, g.in_w, C, mask, flip, fill, c2);
+                I a[4];
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; ++k) {
-                    a[k] = V::dpbusd(V::zero(), prev[k], V::loadw(wb + k * kW));
+                    a[k] = V::dpbusd(V::zero(), c0[k], V::loadw(wb + k * kW));
                     a[k] = V::dpbusd(a[k], c1[k], V::loadw(wb + (4 + k) * kW));
                     a[k] = V::dpbusd(a[k], c2[k], V::loadw(wb + (8 + k) * kW));
-                    prev[k] = c2[k];
+                    c0[k] = kStride == 1 ? c1[k] : c2[k];
+                    c1[k] = c2[k];
                 }
                 store_pixel<V>(a, s, bias, lo, hi, zp, y_u8, mask, yr + ow * C + b * kW);
             }
@@ -306,7 +223,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     y_zp_ = info.y_zero_point;
     y_u8_ = info.out_dtype == DataType::kUint8;
     const size_t n = static_cast<size_t>(blocks_ * kBlock);
-    packed_.assign(n * 3 * 2 * 4, 0);
+    packed_.assign(n * 3 * 4, 0);
     scale_.assign(n, 0.0f);
     bias_.assign(n, 0.0f);
     const float inv_y = 1.0f / info.y_scale;
@@ -316,21 +233,10 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         int32_t sum = 0;
-        if (stride_ == 1) {
-            for (int kh = 0; kh < 3; ++kh)
-                for (int v = 0; v < 2; ++v)
-                    for (int t = 0; t < 4; ++t) {
-                        // Output ow (v = 0) has its taps at quad bytes 0..2, output ow + 1 at 1..3.
-                        const int tap = v == 0 ? t : t - 1;
-                        const int8_t val = tap >= 0 && tap < 3 ? w[c * 9 + kh * 3 + tap] : 0;
-                        packed_[static_cast<size_t>((((b * 3 + kh) * 2 + v) * 4 + k) * kBlock + pos * 4 + t)] = val;
-                    }
-        } else {
-            // Stride 2: per column kx, the taps of rows 0..2 and a 0 (run_rows_s2).
-            for (int kx = 0; kx < 3; ++kx)
-                for (int t = 0; t < 3; ++t)
-                    packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
-        }
+        // Per column kx, the taps of rows 0..2 and a 0 (run_rows).
+        for (int kx = 0; kx < 3; ++kx)
+            for (int t = 0; t < 3; ++t)
+                packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
         for (int t = 0; t < 9; ++t) sum += w[c * 9 + t];
         const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
@@ -365,8 +271,8 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
                             const int8_t*, const Requant);
         // [stride 2][32-channel blocks][s8 input]
         static constexpr Fn kRuns[2][2][2] = {
-            {{run_rows<Zmm, false>, run_rows<Zmm, true>}, {run_rows<Ymm, false>, run_rows<Ymm, true>}},
-            {{run_rows_s2<Zmm, false>, run_rows_s2<Zmm, true>}, {run_rows_s2<Ymm, false>, run_rows_s2<Ymm, true>}}};
+            {{run_rows<Zmm, false, 1>, run_rows<Zmm, true, 1>}, {run_rows<Ymm, false, 1>, run_rows<Ymm, true, 1>}},
+            {{run_rows<Zmm, false, 2>, run_rows<Zmm, true, 2>}, {run_rows<Ymm, false, 2>, run_rows<Ymm, true, 2>}}};
         kRuns[stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w, f);
     };
     if (nt == 1) return work(0);

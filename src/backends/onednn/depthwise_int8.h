@@ -1,19 +1,22 @@
-// INT8 depthwise 3x3 convolutions (stride 1, padding 1, ReLU / ReLU6 / nothing after), a kernel
-// of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.3-2.0x faster than
-// oneDNN 2.6's brdgmm_dw on MobileNetV2's stride-1 shapes, 32 channels and more (docs/BENCHMARKS.md);
-// its depthwise convolutions were a third of its INT8 time.
+// INT8 depthwise 3x3 convolutions (stride 1 or 2, padding 1, ReLU / ReLU6 / nothing after), a
+// kernel of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.5-2.5x
+// faster than oneDNN 2.6's brdgmm_dw on MobileNetV2's shapes, 32 channels and more
+// (docs/BENCHMARKS.md); its depthwise convolutions were a third of its INT8 time.
 //
-// How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds four taps of one
-// channel: four pixels of a row, 64 channels each (32 for a 32-channel tensor), interleaved
-// byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L, dword j of register k is channel
-// 16L + 4k + j). With stride 1 one such quad of pixels p..p+3 serves two outputs, p (weights
-// [w0 w1 w2 0]) and p + 1 ([0 w0 w1 w2]); three rows make the 3x3. Pixels are read straight from
-// the input (padding as constant vectors; s8 inputs flipped to u8 on load: x + 128, the 128 taken
-// back per channel as 128 * sum of its weights; the last block's loads masked to its channels).
-// The epilogue runs on the lane order above, in output units (y = round(acc * s + b), clamped,
-// + zero point; the reference rounds v / y_scale, which differs only next to a tie: within the one
-// int8 step every fused kernel is held to), and lane-wise packs put the bytes back in channel
-// order.
+// How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds the taps of one
+// channel: a column of three input rows and a fourth byte of weight 0, 64 channels each (32 for a
+// 32-channel tensor), interleaved byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L,
+// dword j of register k is channel 16L + 4k + j). An output sums three such columns with the
+// weights of its three kernel columns ([w(0,kx) w(1,kx) w(2,kx) 0]); consecutive outputs share
+// columns (stride 1: two, stride 2: one), which are carried along, so each column is loaded and
+// interleaved once. (Quads of four pixels of a row, the first form, served two outputs at stride 1
+// and measured ~25% slower; at stride 2 they left half of the taps unused.) Pixels are read
+// straight from the input (padding as constant vectors; s8 inputs flipped to u8 on load: x + 128,
+// the 128 taken back per channel as 128 * sum of its weights; the last block's loads masked to its
+// channels). The epilogue runs on the lane order above, in output units (y = round(acc * s + b),
+// clamped, + zero point; the reference rounds v / y_scale, which differs only next to a tie:
+// within the one int8 step every fused kernel is held to), and lane-wise packs put the bytes back
+// in channel order.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +28,7 @@ namespace qat::onednn {
 
 // Whether a fused op fits: quantized output, post-ops none, relu or clip (one), input zero point
 // 0, at least 32 channels, and a machine with AVX-512 F, BW, VL and VNNI. (The geometry is the
-// caller's to check: 3x3, group = channels, stride 1, padding 1 on every side, no dilation.)
+// caller's to check: 3x3, group = channels, stride 1 or 2, padding 1 on every side, no dilation.)
 bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels);
 
 // n images of h x w output pixels from in_h x in_w input pixels (stride 1: the same; stride 2:
@@ -56,13 +59,11 @@ class DepthwiseInt8 {
     int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     bool x_u8_ = true;
     int32_t y_zp_ = 0;
-    bool y_u8_ = false;  // uint8 output (else int8)
-    // Stride 1: [block][row 3][output 2][register 4][width / 4 lanes x 4 taps]; stride 2:
-    // [block][column 3][register 4][width / 4 lanes x (3 rows' taps, 0)].
-    std::vector<int8_t> packed_;
-    std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
-    std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
-    float lo_ = 0, hi_ = 0;     // the relu / clip bounds in output units (else -inf, inf)
+    bool y_u8_ = false;           // uint8 output (else int8)
+    std::vector<int8_t> packed_;  // [block][column 3][register 4][width / 4 lanes x (3 rows' taps, 0)]
+    std::vector<float> scale_;    // x_scale * w_scale[c] / y_scale, in register order per block
+    std::vector<float> bias_;     // in output units, the s8 input's 128 * sum(w) taken off
+    float lo_ = 0, hi_ = 0;       // the relu / clip bounds in output units (else -inf, inf)
 };
 
 }  // namespace qat::onednn
