@@ -652,7 +652,7 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
     run_qconv(vec, {.tol = 0, .lsb = 0, .impls = {{"qconv", "qat:gemv"}}});
 }
 
-// INT8 3x3 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip) or nothing after, of 32
+// INT8 3x3 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip), swish or nothing after, of 32
 // channels and more, run on depthwise_int8.h (VNNI on columns of three input rows, carried from
 // output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as
 // u8, the 128 taken back), output zero points, channel counts with a tail in the last 64-channel
@@ -748,6 +748,26 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.xt = D::kInt8;
         c.post_ops = {};
     });
+    // Swish after (EfficientNet's depthwise layers): in real units, then the output scale.
+    add("swish, s8 input, 144 channels, batch 2", [](QCase& c) {
+        c.x = {2, 144, 6, 7};
+        c.m = c.group = 144;
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("swish, stride 2, 96 channels, uint8 output with zero point 128", [](QCase& c) {
+        c.x = {1, 96, 9, 10};
+        c.strides = {2, 2};
+        c.post_ops = {"swish"};
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("swish, 32 channels, int8 output with zero point -7", [](QCase& c) {
+        c.x = {1, 32, 8, 5};
+        c.m = c.group = 32;
+        c.post_ops = {"swish"};
+        c.yzp = -7;
+    });
     run_on_own_kernel(cases, "qat:int8_dw3x3");
 
     // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides
@@ -760,7 +780,8 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     });
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
     other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
-    other("swish", [](QCase& c) { c.post_ops = {"swish"}; });
+    other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });
+    other("relu, swish", [](QCase& c) { c.post_ops = {"relu", "swish"}; });
     other("input zero point 3", [](QCase& c) { c.xzp = 3; });
     other("residual", [](QCase& c) {
         c.residual = D::kInt8;

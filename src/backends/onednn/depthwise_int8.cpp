@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "backends/onednn/pointwise_int8.h"
+#include "backends/onednn/swish.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -53,6 +54,15 @@ struct Zmm {
         const F v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), s, b);
         return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
     }
+    // swish(acc * s + b) * inv_y + zp, rounded, for the four registers of a pixel (s, b in real
+    // units; the packs saturate).
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            const F x = swish16(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]));
+            v[k] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x, inv_y)), zp);
+        }
+    }
     static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
         return u8 ? _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d))
                   : _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
@@ -83,6 +93,20 @@ struct Ymm {
         const F v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, b);
         return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
     }
+    // Two registers per swish16 (its cost is per 16 floats).
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
+#pragma GCC unroll 2
+        for (int k = 0; k < 4; k += 2) {
+            const F x0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), s[k], b[k]);
+            const F x1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k + 1]), s[k + 1], b[k + 1]);
+            // x0 in the low half, x1 in the high (AVX-512 F shuffles: no DQ needed).
+            const __m512 x = _mm512_shuffle_f32x4(_mm512_castps256_ps512(x0), _mm512_castps256_ps512(x1), 0x44);
+            const __m512 iy = _mm512_shuffle_f32x4(_mm512_castps256_ps512(inv_y), _mm512_castps256_ps512(inv_y), 0x44);
+            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(swish16(x), iy));
+            v[k] = _mm256_add_epi32(_mm512_castsi512_si256(q), zp);
+            v[k + 1] = _mm256_add_epi32(_mm512_extracti64x4_epi64(q, 1), zp);
+        }
+    }
     static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
         return u8 ? _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d))
                   : _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
@@ -98,14 +122,19 @@ QAT_VNNI_INLINE typename V::I load_pixel(const uint8_t* p, typename V::M mask, t
 
 // The four registers of sums of one output pixel (lane order) -> its bytes at y, requantized and
 // packed lane-wise: lane L gets registers 0..3's dwords of lane L in order, i.e. channels 16L ..
-// 16L + 15, saturated to the output type.
-template <class V>
+// 16L + 15, saturated to the output type. kSwish: swish in real units, then * inv_y (lo / hi
+// unused).
+template <class V, bool kSwish>
 QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::F (&s)[4], const typename V::F (&b)[4],
-                                 typename V::F lo, typename V::F hi, typename V::I zp, bool y_u8, typename V::M mask,
-                                 uint8_t* y) {
+                                 typename V::F lo, typename V::F hi, typename V::F inv_y, typename V::I zp, bool y_u8,
+                                 typename V::M mask, uint8_t* y) {
     typename V::I v[4];
+    if constexpr (kSwish) {
+        V::requant_swish(a, s, b, inv_y, zp, v);
+    } else {
 #pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) v[k] = V::requant(a[k], s[k], b[k], lo, hi, zp);
+        for (int k = 0; k < 4; ++k) v[k] = V::requant(a[k], s[k], b[k], lo, hi, zp);
+    }
     V::store(y, mask, V::pack(v[0], v[1], v[2], v[3], y_u8));
 }
 
@@ -118,7 +147,8 @@ struct Requant {
     const float* bias;
     float lo, hi;
     int32_t zp;
-    bool y_u8;  // uint8 output (else int8)
+    bool y_u8;    // uint8 output (else int8)
+    float inv_y;  // swish: 1 / y_scale (scale and bias then in real units)
 };
 
 // The column of input pixels `col` of three input rows (null: padding), interleaved with a fourth
@@ -145,13 +175,13 @@ QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, i
 // kStride * ow - 1 .. kStride * ow + 1 of its three input rows, each column's taps [w(0,kx) w(1,kx)
 // w(2,kx) 0] in one vpdpbusd per register; columns are carried to the next output (stride 1: two,
 // stride 2: one), so each is loaded and interleaved once. kFlip: an s8 input.
-template <class V, bool kFlip, int kStride>
+template <class V, bool kFlip, int kStride, bool kSwish>
 QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
                        uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
     using I = typename V::I;
     using F = typename V::F;
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
-    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi);
+    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
     const I zp = V::set1_32(f.zp);
     const bool y_u8 = f.y_u8;
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
@@ -191,7 +221,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
                     c0[k] = kStride == 1 ? c1[k] : c2[k];
                     c1[k] = c2[k];
                 }
-                store_pixel<V>(a, s, bias, lo, hi, zp, y_u8, mask, yr + ow * C + b * kW);
+                store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
             }
         }
     }
@@ -204,7 +234,9 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
 bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels) {
     using ir::fused::PostOp;
     const auto& ops = info.post_ops;
-    const bool chain = ops.empty() || (ops.size() == 1 && (ops[0] == PostOp::kRelu || ops[0] == PostOp::kClip));
+    const bool chain =
+        ops.empty() ||
+        (ops.size() == 1 && (ops[0] == PostOp::kRelu || ops[0] == PostOp::kClip || ops[0] == PostOp::kSwish));
     return chain && info.quantized_output() && info.x_zero_point == 0 && channels >= kMinChannels &&
            pointwise_int8_available();
 }
@@ -213,6 +245,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
                          bool x_is_u8, int stride) {
     c_ = channels;
     stride_ = stride;
+    swish_ = info.post_ops.size() == 1 && info.post_ops[0] == ir::fused::PostOp::kSwish;
+    inv_y_ = 1.0f / info.y_scale;
     // Blocks of 32 channels only for 32 (half of a 64-channel block would idle): where a tail
     // block of 64 idles less, the wider block measured faster on two threads (144 channels:
     // 1.33x oneDNN with blocks of 64, 1.07-1.13x with blocks of 32; docs/BENCHMARKS.md).
@@ -241,10 +275,12 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
         const float s = static_cast<float>(static_cast<double>(info.x_scale) * ws);
-        // In output units (relu and clip commute with the positive output scale); an s8 input is
-        // read as x + 128 (its padding too): 128 * sum(w) taken back through the bias.
-        scale_[i] = s * inv_y;
-        bias_[i] = ((bias ? bias[c] : 0.0f) - (x_is_u8 ? 0.0f : 128.0f * static_cast<float>(sum)) * s) * inv_y;
+        // In output units (relu and clip commute with the positive output scale), in real units
+        // for swish (which does not; the epilogue multiplies by 1 / y_scale after it); an s8 input
+        // is read as x + 128 (its padding too): 128 * sum(w) taken back through the bias.
+        const float units = swish_ ? 1.0f : inv_y;
+        scale_[i] = s * units;
+        bias_[i] = ((bias ? bias[c] : 0.0f) - (x_is_u8 ? 0.0f : 128.0f * static_cast<float>(sum)) * s) * units;
     }
     using ir::fused::PostOp;
     const auto& ops = info.post_ops;
@@ -259,7 +295,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
 
 void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const {
 #if defined(__x86_64__)
-    const Requant f{scale_.data(), bias_.data(), lo_, hi_, y_zp_, y_u8_};
+    const Requant f{scale_.data(), bias_.data(), lo_, hi_, y_zp_, y_u8_, inv_y_};
     const int64_t rows = g.n * g.h;
     const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
     const auto* xb = static_cast<const uint8_t*>(x);
@@ -269,11 +305,16 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
         const int8_t* w = packed_.data();
         using Fn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t,
                             const int8_t*, const Requant);
-        // [stride 2][32-channel blocks][s8 input]
-        static constexpr Fn kRuns[2][2][2] = {
-            {{run_rows<Zmm, false, 1>, run_rows<Zmm, true, 1>}, {run_rows<Ymm, false, 1>, run_rows<Ymm, true, 1>}},
-            {{run_rows<Zmm, false, 2>, run_rows<Zmm, true, 2>}, {run_rows<Ymm, false, 2>, run_rows<Ymm, true, 2>}}};
-        kRuns[stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w, f);
+        // [swish][stride 2][32-channel blocks][s8 input]
+        static constexpr Fn kRuns[2][2][2][2] = {{{{run_rows<Zmm, false, 1, false>, run_rows<Zmm, true, 1, false>},
+                                                   {run_rows<Ymm, false, 1, false>, run_rows<Ymm, true, 1, false>}},
+                                                  {{run_rows<Zmm, false, 2, false>, run_rows<Zmm, true, 2, false>},
+                                                   {run_rows<Ymm, false, 2, false>, run_rows<Ymm, true, 2, false>}}},
+                                                 {{{run_rows<Zmm, false, 1, true>, run_rows<Zmm, true, 1, true>},
+                                                   {run_rows<Ymm, false, 1, true>, run_rows<Ymm, true, 1, true>}},
+                                                  {{run_rows<Zmm, false, 2, true>, run_rows<Zmm, true, 2, true>},
+                                                   {run_rows<Ymm, false, 2, true>, run_rows<Ymm, true, 2, true>}}}};
+        kRuns[swish_][stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w, f);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

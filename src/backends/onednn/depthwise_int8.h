@@ -1,4 +1,4 @@
-// INT8 depthwise 3x3 convolutions (stride 1 or 2, padding 1, ReLU / ReLU6 / nothing after), a
+// INT8 depthwise 3x3 convolutions (stride 1 or 2, padding 1, ReLU / ReLU6 / swish / nothing after), a
 // kernel of our own for the conv kernel (onednn_conv.cpp) on AVX-512 VNNI machines: 1.5-2.5x
 // faster than oneDNN 2.6's brdgmm_dw on MobileNetV2's shapes, 32 channels and more
 // (docs/BENCHMARKS.md); its depthwise convolutions were a third of its INT8 time.
@@ -15,8 +15,9 @@
 // the 128 taken back per channel as 128 * sum of its weights; the last block's loads masked to its
 // channels). The epilogue runs on the lane order above, in output units (y = round(acc * s + b),
 // clamped, + zero point; the reference rounds v / y_scale, which differs only next to a tie:
-// within the one int8 step every fused kernel is held to), and lane-wise packs put the bytes back
-// in channel order.
+// within the one int8 step every fused kernel is held to; swish, which does not commute with the
+// scale, in real units with swish.h's polynomial and then times 1 / y_scale), and lane-wise packs
+// put the bytes back in channel order.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@
 
 namespace qat::onednn {
 
-// Whether a fused op fits: quantized output, post-ops none, relu or clip (one), input zero point
+// Whether a fused op fits: quantized output, post-ops none, relu, clip or swish (one), input zero point
 // 0, at least 32 channels, and a machine with AVX-512 F, BW, VL and VNNI. (The geometry is the
 // caller's to check: 3x3, group = channels, stride 1 or 2, padding 1 on every side, no dilation.)
 bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels);
@@ -56,6 +57,8 @@ class DepthwiseInt8 {
   private:
     int64_t c_ = 0, blocks_ = 0;
     int stride_ = 1;
+    bool swish_ = false;  // swish after (else relu / clip / nothing)
+    float inv_y_ = 1;     // 1 / y_scale
     int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     bool x_u8_ = true;
     int32_t y_zp_ = 0;
