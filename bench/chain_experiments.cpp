@@ -12,9 +12,10 @@
 //               2-thread primitives or fused: each thread walks its half of the output rows in
 //               strips of ROWS, expanding only the rows its depthwise needs into a small buffer,
 //               with 1-thread primitives (no fork / join inside the block).
-//   dw H C [STRIDE]
-//               a 3x3 depthwise convolution of stride 1 or 2 (H x H x C input, u8, ReLU6): oneDNN's
-//               primitive against our kernel (src/backends/onednn/depthwise_int8.h), 1 and 2 threads.
+//   dw H C [STRIDE [swish]]
+//               a 3x3 depthwise convolution of stride 1 or 2 (H x H x C input, u8, ReLU6; with
+//               `swish`: s8 out, swish): oneDNN's primitive against our kernel
+//               (src/backends/onednn/depthwise_int8.h), 1 and 2 threads.
 //
 //   pw H K M [res]
 //               a 1x1 convolution (H x H x K -> M, u8, ReLU6; with `res`: s8, an in-place residual
@@ -61,7 +62,8 @@ const dnnl::engine& eng() {
 struct ConvSpec {
     int ic, oc, group, k, stride, hin, win;
     dt src_t = dt::u8, dst_t = dt::u8;
-    bool sum = false;  // residual: in-place sum post-op
+    bool sum = false;    // residual: in-place sum post-op
+    bool swish = false;  // swish post-op (instead of the u8 output's ReLU)
     int pad() const { return k / 2; }
     int hout() const { return (hin + 2 * pad() - k) / stride + 1; }
     int wout() const { return (win + 2 * pad() - k) / stride + 1; }
@@ -91,7 +93,10 @@ Prim make_prim(const ConvSpec& c, int r0, int r1, int threads) {
     attr.set_output_scales(2, std::vector<float>(c.oc, 1.0f / static_cast<float>(c.ic / c.group * c.k * c.k * 16)));
     dnnl::post_ops po;
     if (c.sum) po.append_sum(1.0f);
-    if (c.dst_t == dt::u8) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (c.swish)
+        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
+    else if (c.dst_t == dt::u8)
+        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     attr.set_post_ops(po);
     dnnl::convolution_forward::primitive_desc pd(d, attr, eng());
     Prim p{dnnl::convolution_forward(pd),          dnnl::memory(pd.weights_desc(), eng()),
@@ -322,7 +327,7 @@ int fuse(int h, int cin, int cmid, int cout, int stride, int strip) {
     return 0;
 }
 
-int depthwise(int h, int c, int stride) {
+int depthwise(int h, int c, int stride, bool swish) {
     const int ho = (h - 1) / stride + 1;
     std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c), y_dnnl(y.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
@@ -336,6 +341,7 @@ int depthwise(int h, int c, int stride) {
     info.post_ops = {qat::ir::fused::PostOp::kClip};
     info.clip_min = 0;
     info.clip_max = 6;
+    if (swish) info.post_ops = {qat::ir::fused::PostOp::kSwish};
     if (!qat::onednn::depthwise_int8_fits(info, c)) {
         std::fprintf(stderr, "qat_chain_experiments: dw: our kernel does not run here (AVX-512 VNNI, 96+ channels)\n");
         return 2;
@@ -345,13 +351,15 @@ int depthwise(int h, int c, int stride) {
     const qat::onednn::DepthwiseInt8Geometry g{1, ho, ho, h, h};
     for (int threads : {1, 2}) {
         ConvSpec s{c, c, c, 3, stride, h, h};
+        s.swish = swish;
+        if (swish) s.dst_t = dt::s8;
         Prim p = make_prim(s, 0, ho, threads);
         omp_set_num_threads(threads);
         dnnl::stream st(eng());
         auto [a, b] = alternate(
             300, [&] { exec(p, st, x.data(), y_dnnl.data()); }, [&] { k.run(g, x.data(), y.data(), threads); });
-        std::printf("depthwise 3x3 %dx%dx%d stride %d, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h,
-                    c, stride, threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+        std::printf("depthwise 3x3 %dx%dx%d stride %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h,
+                    c, stride, swish ? " swish" : "", threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
     }
     return 0;
 }
@@ -404,13 +412,16 @@ int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
     if (what == "mobilenet") return mobilenet();
     if (what == "rowsplit") return rowsplit();
-    if (what == "dw" && (argc == 4 || argc == 5)) {
-        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]), stride = argc == 5 ? std::atoi(argv[4]) : 1;
-        if (h <= 0 || c <= 0 || (stride != 1 && stride != 2)) {
-            std::fprintf(stderr, "qat_chain_experiments: dw: H and C must be positive integers, STRIDE 1 or 2\n");
+    if (what == "dw" && argc >= 4 && argc <= 6) {
+        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]), stride = argc >= 5 ? std::atoi(argv[4]) : 1;
+        const bool swish = argc == 6 && std::string(argv[5]) == "swish";
+        if (h <= 0 || c <= 0 || (stride != 1 && stride != 2) || (argc == 6 && !swish)) {
+            std::fprintf(stderr,
+                         "qat_chain_experiments: dw: H and C must be positive integers, STRIDE 1 or 2, then "
+                         "optionally `swish`\n");
             return 2;
         }
-        return depthwise(h, c, stride);
+        return depthwise(h, c, stride, swish);
     }
     if (what == "pw" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "res"))) {
         const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);
