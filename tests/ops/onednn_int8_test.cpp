@@ -656,7 +656,7 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
 // channels and more, run on depthwise_int8.h (VNNI on columns of three input rows, carried from
 // output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as
 // u8, the 128 taken back), output zero points, channel counts with a tail in the last 64-channel
-// block, 32 channels in blocks of 32, odd widths, rows and columns of one pixel, batches (an
+// block, 32 and 96 channels in blocks of 32, odd widths, rows and columns of one pixel, batches (an
 // image's edge rows read padding, not the next image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
@@ -694,7 +694,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 128;
     });
     add("one row", [](QCase& c) { c.x = {1, 96, 1, 10}; });
-    // 32 channels run in blocks of 32 (ymm registers), the rest in blocks of 64.
+    // 32 and 96 channels run in blocks of 32 (ymm registers), the rest in blocks of 64.
     add("32 channels, s8 input, relu, batch 2", [](QCase& c) {
         c.x = {2, 32, 10, 7};
         c.m = c.group = 32;

@@ -29,7 +29,7 @@ constexpr int64_t kMinChannels = 32;
 #define QAT_VOP __attribute__((target(QAT_DW_TARGET), always_inline))
 
 // The kernel's vector operations at two widths: blocks of 64 channels in zmm registers, of 32 in
-// ymm ones (for 32 channels, which would leave half of a 64-channel block idle). Lane L of a
+// ymm ones (for 32 and 96 channels, which would leave half of a 64-channel block idle). Lane L of a
 // register holds 16 channels either way, so the interleave and the packs work the same.
 struct Zmm {
     static constexpr int64_t kW = 64;
@@ -247,10 +247,11 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     stride_ = stride;
     swish_ = info.post_ops.size() == 1 && info.post_ops[0] == ir::fused::PostOp::kSwish;
     inv_y_ = 1.0f / info.y_scale;
-    // Blocks of 32 channels only for 32 (half of a 64-channel block would idle): where a tail
-    // block of 64 idles less, the wider block measured faster on two threads (144 channels:
-    // 1.33x oneDNN with blocks of 64, 1.07-1.13x with blocks of 32; docs/BENCHMARKS.md).
-    width_ = channels <= 32 ? 32 : 64;
+    // Blocks of 32 channels for 32 and 96 (where a last 64-channel block would idle half of its
+    // lanes: 96 channels 1.6x oneDNN in blocks of 64, 2.2x in blocks of 32); elsewhere the wider
+    // block measured faster even with a partly idle last block (144 channels: 1.75x oneDNN in
+    // blocks of 64, 1.44x in blocks of 32; 672: 2.24x against 2.00x; docs/BENCHMARKS.md).
+    width_ = channels <= 32 || channels == 96 ? 32 : 64;
     const int64_t kBlock = width_, kLanes = width_ / 4;
     blocks_ = (channels + kBlock - 1) / kBlock;
     x_u8_ = x_is_u8;

@@ -4,8 +4,8 @@
 // (docs/BENCHMARKS.md); its depthwise convolutions were a third of its INT8 time.
 //
 // How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds the taps of one
-// channel: a column of three input rows and a fourth byte of weight 0, 64 channels each (32 for a
-// 32-channel tensor), interleaved byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L,
+// channel: a column of three input rows and a fourth byte of weight 0, 64 channels each (32 for 32- and
+// 96-channel tensors), interleaved byte-wise (unpacklo / unpackhi, within 128-bit lanes; lane L,
 // dword j of register k is channel 16L + 4k + j). An output sums three such columns with the
 // weights of its three kernel columns ([w(0,kx) w(1,kx) w(2,kx) 0]); consecutive outputs share
 // columns (stride 1: two, stride 2: one), which are carried along, so each column is loaded and
