@@ -364,21 +364,24 @@ std::string table_row(const Row& r) {
            (r.peak > 0 ? fmt("%.0f%%", 100.0 * r.conv_gops / r.peak) : std::string("n/a")) + " |\n";
 }
 
-// The goals of issue 6, checked row by row ("met" / "MISSED" / "n/a").
+// The goals of issue 6, checked row by row ("met" / "MISSED" / "n/a"; "(no goal)" where the goal
+// is another model's).
 std::string goal_table(const std::vector<Row>& rows) {
     struct Goal {
         const char* name;
         double target;
         double (*value)(const Row&);
         const char* unit;
+        const char* only_model = nullptr;  // the goal is this model's (others: the value, no verdict)
     };
     const Goal goals[] = {
         {"INT8 vs ORT FP32 >= 3.0x", 3.0, [](const Row& r) { return ratio(r.ort_fp32, r.int8); }, "x"},
         {"INT8 vs ORT Q/DQ >= 4.0x", 4.0, [](const Row& r) { return ratio(r.ort_qdq, r.int8); }, "x"},
         {"INT8 vs our FP32 >= 3.0x", 3.0, [](const Row& r) { return ratio(r.fp32, r.int8); }, "x"},
         {"our FP32 vs ORT FP32 >= 1.0x", 1.0, [](const Row& r) { return ratio(r.ort_fp32, r.fp32); }, "x"},
-        {"INT8 convs >= 70% of VNNI peak", 70.0,
-         [](const Row& r) { return r.peak > 0 ? 100.0 * r.conv_gops / r.peak : 0.0; }, "%"},
+        // Issue 6 sets this one for ResNet-50's convolutions only.
+        {"ResNet-50's INT8 convs >= 70% of VNNI peak", 70.0,
+         [](const Row& r) { return r.peak > 0 ? 100.0 * r.conv_gops / r.peak : 0.0; }, "%", "resnet_v1"},
     };
     std::string out = "| goal |";
     for (const auto& r : rows) out += " " + r.model + " b" + std::to_string(r.batch) + " |";
@@ -391,6 +394,8 @@ std::string goal_table(const std::vector<Row>& rows) {
             double v = g.value(r);
             if (v <= 0)
                 out += " n/a |";
+            else if (g.only_model && r.model != g.only_model)
+                out += " " + fmt(g.unit[0] == '%' ? "%.0f" : "%.2f", v) + g.unit + " (no goal) |";
             else
                 out += " " + fmt(g.unit[0] == '%' ? "%.0f" : "%.2f", v) + g.unit +
                        (v >= g.target ? " met" : " MISSED") + " |";
