@@ -12,9 +12,9 @@
 //               2-thread primitives or fused: each thread walks its half of the output rows in
 //               strips of ROWS, expanding only the rows its depthwise needs into a small buffer,
 //               with 1-thread primitives (no fork / join inside the block).
-//   dw H C [STRIDE [swish]]
-//               a 3x3 depthwise convolution of stride 1 or 2 (H x H x C input, u8, ReLU6; with
-//               `swish`: s8 out, swish): oneDNN's primitive against our kernel
+//   dw H C [1|2] [swish] [k5]
+//               a 3x3 (k5: 5x5) depthwise convolution of stride 1 or 2 (H x H x C input, u8,
+//               ReLU6; with `swish`: s8 out, swish): oneDNN's primitive against our kernel
 //               (src/backends/onednn/depthwise_int8.h), 1 and 2 threads.
 //
 //   pw H K M [res]
@@ -327,11 +327,11 @@ int fuse(int h, int cin, int cmid, int cout, int stride, int strip) {
     return 0;
 }
 
-int depthwise(int h, int c, int stride, bool swish) {
-    const int ho = (h - 1) / stride + 1;
+int depthwise(int h, int c, int stride, bool swish, int kernel) {
+    const int ho = (h - 1) / stride + 1;  // padding kernel / 2
     std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c), y_dnnl(y.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
-    std::vector<int8_t> w(static_cast<size_t>(c) * 9);
+    std::vector<int8_t> w(static_cast<size_t>(c) * kernel * kernel);
     for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
     qat::ir::fused::FusedOpInfo info;
     info.x_scale = 0.02f;
@@ -347,10 +347,10 @@ int depthwise(int h, int c, int stride, bool swish) {
         return 2;
     }
     qat::onednn::DepthwiseInt8 k;
-    k.init(w.data(), c, nullptr, info, true, stride);
+    k.init(w.data(), c, nullptr, info, true, stride, kernel);
     const qat::onednn::DepthwiseInt8Geometry g{1, ho, ho, h, h};
     for (int threads : {1, 2}) {
-        ConvSpec s{c, c, c, 3, stride, h, h};
+        ConvSpec s{c, c, c, kernel, stride, h, h};
         s.swish = swish;
         if (swish) s.dst_t = dt::s8;
         Prim p = make_prim(s, 0, ho, threads);
@@ -358,8 +358,9 @@ int depthwise(int h, int c, int stride, bool swish) {
         dnnl::stream st(eng());
         auto [a, b] = alternate(
             300, [&] { exec(p, st, x.data(), y_dnnl.data()); }, [&] { k.run(g, x.data(), y.data(), threads); });
-        std::printf("depthwise 3x3 %dx%dx%d stride %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h,
-                    c, stride, swish ? " swish" : "", threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+        std::printf("depthwise %dx%d %dx%dx%d stride %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n",
+                    kernel, kernel, h, h, c, stride, swish ? " swish" : "", threads, threads == 1 ? "" : "s", a * 1e3,
+                    b * 1e3, a / b);
     }
     return 0;
 }
@@ -412,16 +413,29 @@ int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
     if (what == "mobilenet") return mobilenet();
     if (what == "rowsplit") return rowsplit();
-    if (what == "dw" && argc >= 4 && argc <= 6) {
-        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]), stride = argc >= 5 ? std::atoi(argv[4]) : 1;
-        const bool swish = argc == 6 && std::string(argv[5]) == "swish";
-        if (h <= 0 || c <= 0 || (stride != 1 && stride != 2) || (argc == 6 && !swish)) {
+    if (what == "dw" && argc >= 4) {
+        // dw H C, then in any order: a stride (1 or 2), `swish`, `k5`.
+        const int h = std::atoi(argv[2]), c = std::atoi(argv[3]);
+        int stride = 1, kernel = 3;
+        bool swish = false, ok = h > 0 && c > 0;
+        for (int i = 4; i < argc && ok; ++i) {
+            const std::string a = argv[i];
+            if (a == "1" || a == "2")
+                stride = std::atoi(argv[i]);
+            else if (a == "swish")
+                swish = true;
+            else if (a == "k5")
+                kernel = 5;
+            else
+                ok = false;
+        }
+        if (!ok) {
             std::fprintf(stderr,
-                         "qat_chain_experiments: dw: H and C must be positive integers, STRIDE 1 or 2, then "
-                         "optionally `swish`\n");
+                         "qat_chain_experiments: dw: H and C must be positive integers, then optionally a stride (1 "
+                         "or 2), `swish`, `k5`\n");
             return 2;
         }
-        return depthwise(h, c, stride, swish);
+        return depthwise(h, c, stride, swish, kernel);
     }
     if (what == "pw" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "res"))) {
         const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);

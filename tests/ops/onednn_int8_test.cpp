@@ -768,10 +768,45 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.post_ops = {"swish"};
         c.yzp = -7;
     });
-    run_on_own_kernel(cases, "qat:int8_dw3x3");
+    // 5x5 with padding 2 (EfficientNet's), 8 outputs wide or more: five-row columns (rows 0..3,
+    // then row 4), a ring of five; stride 1 and 2, swish and ReLU, even and odd sizes, 32 and 96
+    // channels (blocks of 32), tails.
+    add("5x5, swish, s8 input, 144 channels, batch 2", [](QCase& c) {
+        c.x = {2, 144, 7, 9};
+        c.m = c.group = 144;
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("5x5, stride 2, swish, 240 channels, 11x17", [](QCase& c) {
+        c.x = {1, 240, 11, 17};
+        c.m = c.group = 240;
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.strides = {2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("5x5, relu, 96 channels, 4x9 (fewer rows than the kernel)", [](QCase& c) {
+        c.x = {1, 96, 4, 9};
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.post_ops = {"relu"};
+    });
+    add("5x5, stride 2, 32 channels, 15x16 (8 outputs wide), uint8 output with zero point 128", [](QCase& c) {
+        c.x = {2, 32, 15, 16};
+        c.m = c.group = 32;
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.strides = {2, 2};
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    run_on_own_kernel(cases, "qat:int8_dw");
 
     // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides
-    // that differ, other post-ops, an input zero point, a residual.
+    // that differ, 5x5 rows under 8 outputs wide, other post-ops, an input zero point, a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("16 channels", [](QCase& c) {
@@ -779,6 +814,11 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 16;
     });
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
+    other("5x5, 7 outputs wide", [](QCase& c) {
+        c.x = {1, 96, 9, 7};
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+    });
     other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
     other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });
     other("relu, swish", [](QCase& c) { c.post_ops = {"relu", "swish"}; });

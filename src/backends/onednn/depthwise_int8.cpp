@@ -227,6 +227,91 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     }
 }
 
+// The column `col` of five input rows for run_rows5: rows 0..3 as a quad (load_column's lane
+// order), row 4 with each byte repeated four times.
+template <class V, bool kFlip>
+QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, int64_t in_w, int64_t C,
+                                  typename V::M mask, typename V::I flip, typename V::I fill,
+                                  typename V::I (&q)[2][4]) {
+    using I = typename V::I;
+    const bool inside = col >= 0 && col < in_w;
+    I p[5];
+#pragma GCC unroll 5
+    for (int k = 0; k < 5; ++k) p[k] = inside && rows[k] ? load_pixel<V, kFlip>(rows[k] + col * C, mask, flip) : fill;
+    const I t0 = V::lo8(p[0], p[1]), t1 = V::hi8(p[0], p[1]);
+    const I t2 = V::lo8(p[2], p[3]), t3 = V::hi8(p[2], p[3]);
+    q[0][0] = V::lo16(t0, t2);
+    q[0][1] = V::hi16(t0, t2);
+    q[0][2] = V::lo16(t1, t3);
+    q[0][3] = V::hi16(t1, t3);
+    const I u0 = V::lo8(p[4], p[4]), u1 = V::hi8(p[4], p[4]);
+    q[1][0] = V::lo16(u0, u0);
+    q[1][1] = V::hi16(u0, u0);
+    q[1][2] = V::lo16(u1, u1);
+    q[1][3] = V::hi16(u1, u1);
+}
+
+// 5x5 (padding 2): a column of five input rows is two quads, rows 0..3 (weights [w(0,kx) ..
+// w(3,kx)]) and row 4 (each byte repeated four times; weights [w(4,kx) 0 0 0]). Five columns of
+// eight registers do not fit the register file: built columns go to a ring of five on the stack
+// (one new column per output at stride 1, two at stride 2) and are read back for the products.
+template <class V, bool kFlip, int kStride, bool kSwish>
+QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
+                        uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
+    using I = typename V::I;
+    using F = typename V::F;
+    constexpr int64_t kW = V::kW, kLanes = kW / 4;
+    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
+    const I zp = V::set1_32(f.zp);
+    const bool y_u8 = f.y_u8;
+    const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
+    const I fill = flip;
+    for (int64_t r = r0; r < r1; ++r) {
+        const int64_t img = r / g.h, oh = r % g.h;
+        const uint8_t* rows[5];
+        for (int k = 0; k < 5; ++k) {
+            const int64_t ih = kStride * oh - 2 + k;
+            rows[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C : nullptr;
+        }
+        uint8_t* yr = y + r * g.w * C;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int8_t* wb = packed + b * 5 * 2 * 4 * kW;
+            const typename V::M mask = V::mask(C - b * kW);
+            const uint8_t* rb[5];
+            for (int k = 0; k < 5; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
+            F s[4], bias[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                s[k] = V::loadps(f.scale + b * kW + k * kLanes);
+                bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
+            }
+            I ring[5][2][4];  // [column mod 5][rows 0..3, row 4][register]
+            // The columns output 0 shares with the ones before it (four at stride 1, three at 2).
+            for (int64_t c = -2; c < (kStride == 1 ? 2 : 1); ++c)
+                load_column5<V, kFlip>(rb, c, g.in_w, C, mask, flip, fill, ring[(c + 10) % 5]);
+            for (int64_t ow = 0; ow < g.w; ++ow) {
+                const int64_t first = kStride * ow - 2;
+                if constexpr (kStride == 2)
+                    load_column5<V, kFlip>(rb, first + 3, g.in_w, C, mask, flip, fill, ring[(first + 13) % 5]);
+                load_column5<V, kFlip>(rb, first + 4, g.in_w, C, mask, flip, fill, ring[(first + 14) % 5]);
+                I a[4];
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; ++k) a[k] = V::zero();
+#pragma GCC unroll 5
+                for (int kx = 0; kx < 5; ++kx) {
+                    const I(&q)[2][4] = ring[(first + kx + 10) % 5];
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; ++k) {
+                        a[k] = V::dpbusd(a[k], q[0][k], V::loadw(wb + ((kx * 2) * 4 + k) * kW));
+                        a[k] = V::dpbusd(a[k], q[1][k], V::loadw(wb + ((kx * 2 + 1) * 4 + k) * kW));
+                    }
+                }
+                store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
+            }
+        }
+    }
+}
+
 #endif
 
 }  // namespace
@@ -242,9 +327,10 @@ bool depthwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t channels) {
 }
 
 void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, const ir::fused::FusedOpInfo& info,
-                         bool x_is_u8, int stride) {
+                         bool x_is_u8, int stride, int kernel) {
     c_ = channels;
     stride_ = stride;
+    kernel_ = kernel;
     swish_ = info.post_ops.size() == 1 && info.post_ops[0] == ir::fused::PostOp::kSwish;
     inv_y_ = 1.0f / info.y_scale;
     // Blocks of 32 channels for 32 and 96 (where a last 64-channel block would idle half of its
@@ -258,7 +344,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     y_zp_ = info.y_zero_point;
     y_u8_ = info.out_dtype == DataType::kUint8;
     const size_t n = static_cast<size_t>(blocks_ * kBlock);
-    packed_.assign(n * 3 * 4, 0);
+    packed_.assign(n * (kernel == 5 ? 5 * 2 * 4 : 3 * 4), 0);
     scale_.assign(n, 0.0f);
     bias_.assign(n, 0.0f);
     const float inv_y = 1.0f / info.y_scale;
@@ -268,11 +354,22 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         int32_t sum = 0;
-        // Per column kx, the taps of rows 0..2 and a 0 (run_rows).
-        for (int kx = 0; kx < 3; ++kx)
-            for (int t = 0; t < 3; ++t)
-                packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
-        for (int t = 0; t < 9; ++t) sum += w[c * 9 + t];
+        const int K = kernel_;
+        if (K == 3) {
+            // Per column kx, the taps of rows 0..2 and a 0 (run_rows).
+            for (int kx = 0; kx < 3; ++kx)
+                for (int t = 0; t < 3; ++t)
+                    packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
+        } else {
+            // Per column kx, the taps of rows 0..3, then row 4's and three 0s (run_rows5).
+            for (int kx = 0; kx < 5; ++kx) {
+                for (int t = 0; t < 4; ++t)
+                    packed_[static_cast<size_t>((((b * 5 + kx) * 2) * 4 + k) * kBlock + pos * 4 + t)] =
+                        w[c * 25 + t * 5 + kx];
+                packed_[static_cast<size_t>((((b * 5 + kx) * 2 + 1) * 4 + k) * kBlock + pos * 4)] = w[c * 25 + 20 + kx];
+            }
+        }
+        for (int t = 0; t < K * K; ++t) sum += w[c * K * K + t];
         const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
         const float s = static_cast<float>(static_cast<double>(info.x_scale) * ws);
@@ -315,7 +412,16 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
                                                    {run_rows<Ymm, false, 1, true>, run_rows<Ymm, true, 1, true>}},
                                                   {{run_rows<Zmm, false, 2, true>, run_rows<Zmm, true, 2, true>},
                                                    {run_rows<Ymm, false, 2, true>, run_rows<Ymm, true, 2, true>}}}};
-        kRuns[swish_][stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w, f);
+        static constexpr Fn kRuns5[2][2][2][2] = {{{{run_rows5<Zmm, false, 1, false>, run_rows5<Zmm, true, 1, false>},
+                                                    {run_rows5<Ymm, false, 1, false>, run_rows5<Ymm, true, 1, false>}},
+                                                   {{run_rows5<Zmm, false, 2, false>, run_rows5<Zmm, true, 2, false>},
+                                                    {run_rows5<Ymm, false, 2, false>, run_rows5<Ymm, true, 2, false>}}},
+                                                  {{{run_rows5<Zmm, false, 1, true>, run_rows5<Zmm, true, 1, true>},
+                                                    {run_rows5<Ymm, false, 1, true>, run_rows5<Ymm, true, 1, true>}},
+                                                   {{run_rows5<Zmm, false, 2, true>, run_rows5<Zmm, true, 2, true>},
+                                                    {run_rows5<Ymm, false, 2, true>, run_rows5<Ymm, true, 2, true>}}}};
+        (kernel_ == 5 ? kRuns5 : kRuns)[swish_][stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w,
+                                                                                    f);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)
