@@ -768,9 +768,9 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.post_ops = {"swish"};
         c.yzp = -7;
     });
-    // 5x5 with padding 2 (EfficientNet's), 8 outputs wide or more: five-row columns (rows 0..3,
-    // then row 4), a ring of five; stride 1 and 2, swish and ReLU, even and odd sizes, 32 and 96
-    // channels (blocks of 32), tails.
+    // 5x5 with padding 2 (EfficientNet's; at stride 1 8 outputs wide or more): five-row columns
+    // (rows 0..3, then row 4), a ring of five; stride 1 and 2, swish and ReLU, even and odd sizes,
+    // 32 and 96 channels (blocks of 32), tails, a row of 3 outputs at stride 2.
     add("5x5, swish, s8 input, 144 channels, batch 2", [](QCase& c) {
         c.x = {2, 144, 7, 9};
         c.m = c.group = 144;
@@ -782,6 +782,15 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     add("5x5, stride 2, swish, 240 channels, 11x17", [](QCase& c) {
         c.x = {1, 240, 11, 17};
         c.m = c.group = 240;
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.strides = {2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("5x5, stride 2, 64 channels, 5x6 (3 outputs wide)", [](QCase& c) {
+        c.x = {1, 64, 5, 6};
+        c.m = c.group = 64;
         c.k = {5, 5};
         c.pads = {2, 2, 2, 2};
         c.strides = {2, 2};
@@ -806,7 +815,8 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     run_on_own_kernel(cases, "qat:int8_dw");
 
     // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides
-    // that differ, 5x5 rows under 8 outputs wide, other post-ops, an input zero point, a residual.
+    // that differ, 5x5 rows of stride 1 under 8 outputs wide, other post-ops, an input zero point,
+    // a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("16 channels", [](QCase& c) {
@@ -814,7 +824,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 16;
     });
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
-    other("5x5, 7 outputs wide", [](QCase& c) {
+    other("5x5, stride 1, 7 outputs wide", [](QCase& c) {
         c.x = {1, 96, 9, 7};
         c.k = {5, 5};
         c.pads = {2, 2, 2, 2};

@@ -516,9 +516,10 @@ class ConvKernel : public OnednnKernel {
             return false;
         if (c_.strides[0] != c_.strides[1] || c_.strides[0] > 2 || c_.kernel[0] != c_.kernel[1]) return false;
         const int64_t k = c_.kernel[0];
-        // 5x5 rows under 8 outputs wide spend too much on the ring's first columns (7x7x1152:
-        // 0.94-0.98x oneDNN's jit_int8 with swish; 14x14: 1.5-1.8x).
-        if (k != 3 && (k != 5 || out_w < 8)) return false;
+        // 5x5 rows of stride 1 under 8 outputs wide spend too much on the ring's first columns
+        // (7x7x1152: 0.94-0.98x oneDNN's jit_int8 with swish; 14x14: 1.5-1.8x; 14x14x672 at stride
+        // 2, 7 wide: 1.5x).
+        if (k != 3 && (k != 5 || (c_.strides[0] == 1 && out_w < 8))) return false;
         for (size_t i = 0; i < 2; ++i)
             if (c_.dilations[i] != 1 || pb[i] != k / 2 || pe[i] != k / 2) return false;
         return true;
