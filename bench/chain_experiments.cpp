@@ -327,20 +327,36 @@ int fuse(int h, int cin, int cmid, int cout, int stride, int strip) {
     return 0;
 }
 
-int depthwise(int h, int c, int stride, bool swish, int kernel) {
-    const int ho = (h - 1) / stride + 1;  // padding kernel / 2
-    std::vector<uint8_t> x(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c), y_dnnl(y.size());
-    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
-    std::vector<int8_t> w(static_cast<size_t>(c) * kernel * kernel);
-    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
+// Constant test data for our kernels (timing only): activations in 0..127, weights in -127..127.
+std::vector<uint8_t> activations(size_t n) {
+    std::vector<uint8_t> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
+    return x;
+}
+std::vector<int8_t> weights(size_t n) {
+    std::vector<int8_t> w(n);
+    for (size_t i = 0; i < n; ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
+    return w;
+}
+// A quantized convolution with ReLU6 after, per-channel weight scales.
+qat::ir::fused::FusedOpInfo relu6_info(int64_t channels, qat::DataType out) {
     qat::ir::fused::FusedOpInfo info;
     info.x_scale = 0.02f;
-    info.w_scales.assign(static_cast<size_t>(c), 0.01f);
+    info.w_scales.assign(static_cast<size_t>(channels), 0.01f);
     info.y_scale = 0.05f;
-    info.out_dtype = qat::DataType::kInt8;
+    info.out_dtype = out;
     info.post_ops = {qat::ir::fused::PostOp::kClip};
     info.clip_min = 0;
     info.clip_max = 6;
+    return info;
+}
+
+int depthwise(int h, int c, int stride, bool swish, int kernel) {
+    const int ho = (h - 1) / stride + 1;  // padding kernel / 2
+    std::vector<uint8_t> x = activations(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c),
+                         y_dnnl(y.size());
+    const std::vector<int8_t> w = weights(static_cast<size_t>(c) * kernel * kernel);
+    qat::ir::fused::FusedOpInfo info = relu6_info(c, qat::DataType::kInt8);
     if (swish) info.post_ops = {qat::ir::fused::PostOp::kSwish};
     if (!qat::onednn::depthwise_int8_fits(info, c)) {
         std::fprintf(stderr, "qat_chain_experiments: dw: our kernel does not run here (AVX-512 VNNI, 96+ channels)\n");
@@ -366,18 +382,10 @@ int depthwise(int h, int c, int stride, bool swish, int kernel) {
 }
 
 int pointwise(int h, int k, int m, bool residual) {
-    std::vector<uint8_t> x(static_cast<size_t>(h) * h * k), y(static_cast<size_t>(h) * h * m), y_dnnl(y.size());
-    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>((i * 2654435761u >> 24) & 127);
-    std::vector<int8_t> w(static_cast<size_t>(m) * k);
-    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 40503u % 255) - 127);
-    qat::ir::fused::FusedOpInfo info;
-    info.x_scale = 0.02f;
-    info.w_scales.assign(static_cast<size_t>(m), 0.01f);
-    info.y_scale = 0.05f;
-    info.out_dtype = qat::DataType::kUint8;
-    info.post_ops = {qat::ir::fused::PostOp::kClip};
-    info.clip_min = 0;
-    info.clip_max = 6;
+    std::vector<uint8_t> x = activations(static_cast<size_t>(h) * h * k), y(static_cast<size_t>(h) * h * m),
+                         y_dnnl(y.size());
+    const std::vector<int8_t> w = weights(static_cast<size_t>(m) * k);
+    qat::ir::fused::FusedOpInfo info = relu6_info(m, qat::DataType::kUint8);
     if (residual) {
         // ResNet's last 1x1 of a block: the residual summed in place, then ReLU.
         info.post_ops = {qat::ir::fused::PostOp::kAdd, qat::ir::fused::PostOp::kRelu};

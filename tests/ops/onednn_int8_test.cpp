@@ -652,12 +652,18 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
     run_qconv(vec, {.tol = 0, .lsb = 0, .impls = {{"qconv", "qat:gemv"}}});
 }
 
-// INT8 3x3 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip), swish or nothing after, of 32
-// channels and more, run on depthwise_int8.h (VNNI on columns of three input rows, carried from
-// output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8 inputs (read as
-// u8, the 128 taken back), output zero points, channel counts with a tail in the last 64-channel
-// block, 32 and 96 channels in blocks of 32, odd widths, rows and columns of one pixel, batches (an
-// image's edge rows read padding, not the next image).
+// A 5x5 kernel with padding 2 (EfficientNet's depthwise layers).
+void five_by_five(QCase& c) {
+    c.k = {5, 5};
+    c.pads = {2, 2, 2, 2};
+}
+
+// INT8 3x3 and 5x5 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip), swish or
+// nothing after, of 32 channels and more, run on depthwise_int8.h (VNNI on columns of input rows,
+// carried from output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8
+// inputs (read as u8, the 128 taken back), output zero points, channel counts with a tail in the
+// last 64-channel block, 32 and 96 channels in blocks of 32, odd widths, rows and columns of one
+// pixel, batches (an image's edge rows read padding, not the next image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -774,16 +780,14 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     add("5x5, swish, s8 input, 144 channels, batch 2", [](QCase& c) {
         c.x = {2, 144, 7, 9};
         c.m = c.group = 144;
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
     add("5x5, stride 2, swish, 240 channels, 11x17", [](QCase& c) {
         c.x = {1, 240, 11, 17};
         c.m = c.group = 240;
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
         c.strides = {2, 2};
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
@@ -791,23 +795,20 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     add("5x5, stride 2, 64 channels, 5x6 (3 outputs wide)", [](QCase& c) {
         c.x = {1, 64, 5, 6};
         c.m = c.group = 64;
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
         c.strides = {2, 2};
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
     add("5x5, relu, 96 channels, 4x9 (fewer rows than the kernel)", [](QCase& c) {
         c.x = {1, 96, 4, 9};
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
         c.post_ops = {"relu"};
     });
     add("5x5, stride 2, 32 channels, 15x16 (8 outputs wide), uint8 output with zero point 128", [](QCase& c) {
         c.x = {2, 32, 15, 16};
         c.m = c.group = 32;
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
         c.strides = {2, 2};
         c.out = fused::kOnnxUint8;
         c.yzp = 128;
@@ -826,8 +827,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
     other("5x5, stride 1, 7 outputs wide", [](QCase& c) {
         c.x = {1, 96, 9, 7};
-        c.k = {5, 5};
-        c.pads = {2, 2, 2, 2};
+        five_by_five(c);
     });
     other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
     other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });

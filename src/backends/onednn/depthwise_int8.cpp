@@ -171,63 +171,7 @@ QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, i
     q[3] = V::hi16(t1, t3);
 }
 
-// Output rows [r0, r1) of the flattened (image, row) range. Output ow sums the input columns
-// kStride * ow - 1 .. kStride * ow + 1 of its three input rows, each column's taps [w(0,kx) w(1,kx)
-// w(2,kx) 0] in one vpdpbusd per register; columns are carried to the next output (stride 1: two,
-// stride 2: one), so each is loaded and interleaved once. kFlip: an s8 input.
-template <class V, bool kFlip, int kStride, bool kSwish>
-QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
-    using I = typename V::I;
-    using F = typename V::F;
-    constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
-    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
-    const I zp = V::set1_32(f.zp);
-    const bool y_u8 = f.y_u8;
-    // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
-    const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
-    const I fill = flip;
-    for (int64_t r = r0; r < r1; ++r) {
-        const int64_t img = r / g.h, oh = r % g.h;
-        const uint8_t* rows[3];
-        for (int k = 0; k < 3; ++k) {
-            const int64_t ih = kStride * oh - 1 + k;
-            rows[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C : nullptr;
-        }
-        uint8_t* yr = y + r * g.w * C;
-        for (int64_t b = 0; b < blocks; ++b) {
-            const int8_t* wb = packed + b * 3 * 4 * kW;
-            const typename V::M mask = V::mask(C - b * kW);
-            const uint8_t* rb[3];
-            for (int k = 0; k < 3; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
-            F s[4], bias[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; ++k) {
-                s[k] = V::loadps(f.scale + b * kW + k * kLanes);
-                bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
-            }
-            I c0[4], c1[4], c2[4];
-            load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, c0);
-            if constexpr (kStride == 1) load_column<V, kFlip>(rb, 0, g.in_w, C, mask, flip, fill, c1);
-            for (int64_t ow = 0; ow < g.w; ++ow) {
-                if constexpr (kStride == 2) load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
-                load_column<V, kFlip>(rb, kStride * ow + 1, g.in_w, C, mask, flip, fill, c2);
-                I a[4];
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) {
-                    a[k] = V::dpbusd(V::zero(), c0[k], V::loadw(wb + k * kW));
-                    a[k] = V::dpbusd(a[k], c1[k], V::loadw(wb + (4 + k) * kW));
-                    a[k] = V::dpbusd(a[k], c2[k], V::loadw(wb + (8 + k) * kW));
-                    c0[k] = kStride == 1 ? c1[k] : c2[k];
-                    c1[k] = c2[k];
-                }
-                store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
-            }
-        }
-    }
-}
-
-// The column `col` of five input rows for run_rows5: rows 0..3 as a quad (load_column's lane
+// The column `col` of five input rows for run_rows (5x5): rows 0..3 as a quad (load_column's lane
 // order), row 4 with each byte repeated four times.
 template <class V, bool kFlip>
 QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, int64_t in_w, int64_t C,
@@ -251,65 +195,116 @@ QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, 
     q[1][3] = V::hi16(u1, u1);
 }
 
-// 5x5 (padding 2): a column of five input rows is two quads, rows 0..3 (weights [w(0,kx) ..
-// w(3,kx)]) and row 4 (each byte repeated four times; weights [w(4,kx) 0 0 0]). Five columns of
-// eight registers do not fit the register file: built columns go to a ring of five on the stack
-// (one new column per output at stride 1, two at stride 2) and are read back for the products.
-template <class V, bool kFlip, int kStride, bool kSwish>
-QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                        uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
+// Output rows [r0, r1) of the flattened (image, row) range, kK x kK (3 or 5, padding kK / 2).
+// Output ow sums the input columns kStride * ow - kK / 2 .. kStride * ow + kK / 2 of its input
+// rows, kFlip: an s8 input.
+//
+// 3x3: each column's taps [w(0,kx) w(1,kx) w(2,kx) 0] in one vpdpbusd per register; columns are
+// carried to the next output in registers (stride 1: two, stride 2: one), so each is loaded and
+// interleaved once.
+//
+// 5x5: a column is two quads, rows 0..3 (weights [w(0,kx) .. w(3,kx)]) and row 4 (each byte
+// repeated four times; weights [w(4,kx) 0 0 0]). Five columns of eight registers do not fit the
+// register file: built columns go to a ring of five on the stack (one new column per output at
+// stride 1, two at stride 2) and are read back for the products.
+template <class V, bool kFlip, int kStride, bool kSwish, int kK>
+QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
+                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
     using I = typename V::I;
     using F = typename V::F;
-    constexpr int64_t kW = V::kW, kLanes = kW / 4;
+    constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
+    constexpr int kPad = kK / 2;
+    constexpr int64_t kBlockBytes = (kK == 3 ? 3 * 4 : 5 * 2 * 4) * kW;  // packed weights per block
     const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
     const I zp = V::set1_32(f.zp);
     const bool y_u8 = f.y_u8;
+    // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
     const I fill = flip;
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / g.h, oh = r % g.h;
-        const uint8_t* rows[5];
-        for (int k = 0; k < 5; ++k) {
-            const int64_t ih = kStride * oh - 2 + k;
+        const uint8_t* rows[kK];
+        for (int k = 0; k < kK; ++k) {
+            const int64_t ih = kStride * oh - kPad + k;
             rows[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C : nullptr;
         }
         uint8_t* yr = y + r * g.w * C;
         for (int64_t b = 0; b < blocks; ++b) {
-            const int8_t* wb = packed + b * 5 * 2 * 4 * kW;
+            const int8_t* wb = packed + b * kBlockBytes;
             const typename V::M mask = V::mask(C - b * kW);
-            const uint8_t* rb[5];
-            for (int k = 0; k < 5; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
+            const uint8_t* rb[kK];
+            for (int k = 0; k < kK; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
             F s[4], bias[4];
 #pragma GCC unroll 4
             for (int k = 0; k < 4; ++k) {
                 s[k] = V::loadps(f.scale + b * kW + k * kLanes);
                 bias[k] = V::loadps(f.bias + b * kW + k * kLanes);
             }
-            I ring[5][2][4];  // [column mod 5][rows 0..3, row 4][register]
-            // The columns output 0 shares with the ones before it (four at stride 1, three at 2).
-            for (int64_t c = -2; c < (kStride == 1 ? 2 : 1); ++c)
-                load_column5<V, kFlip>(rb, c, g.in_w, C, mask, flip, fill, ring[(c + 10) % 5]);
-            for (int64_t ow = 0; ow < g.w; ++ow) {
-                const int64_t first = kStride * ow - 2;
-                if constexpr (kStride == 2)
-                    load_column5<V, kFlip>(rb, first + 3, g.in_w, C, mask, flip, fill, ring[(first + 13) % 5]);
-                load_column5<V, kFlip>(rb, first + 4, g.in_w, C, mask, flip, fill, ring[(first + 14) % 5]);
-                I a[4];
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) a[k] = V::zero();
-#pragma GCC unroll 5
-                for (int kx = 0; kx < 5; ++kx) {
-                    const I(&q)[2][4] = ring[(first + kx + 10) % 5];
+            if constexpr (kK == 3) {
+                I c0[4], c1[4], c2[4];
+                load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, c0);
+                if constexpr (kStride == 1) load_column<V, kFlip>(rb, 0, g.in_w, C, mask, flip, fill, c1);
+                for (int64_t ow = 0; ow < g.w; ++ow) {
+                    if constexpr (kStride == 2) load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
+                    load_column<V, kFlip>(rb, kStride * ow + 1, g.in_w, C, mask, flip, fill, c2);
+                    I a[4];
 #pragma GCC unroll 4
                     for (int k = 0; k < 4; ++k) {
-                        a[k] = V::dpbusd(a[k], q[0][k], V::loadw(wb + ((kx * 2) * 4 + k) * kW));
-                        a[k] = V::dpbusd(a[k], q[1][k], V::loadw(wb + ((kx * 2 + 1) * 4 + k) * kW));
+                        a[k] = V::dpbusd(V::zero(), c0[k], V::loadw(wb + k * kW));
+                        a[k] = V::dpbusd(a[k], c1[k], V::loadw(wb + (4 + k) * kW));
+                        a[k] = V::dpbusd(a[k], c2[k], V::loadw(wb + (8 + k) * kW));
+                        c0[k] = kStride == 1 ? c1[k] : c2[k];
+                        c1[k] = c2[k];
                     }
+                    store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
                 }
-                store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
+            } else {
+                I ring[5][2][4];  // [column mod 5][rows 0..3, row 4][register]
+                // The columns output 0 shares with the ones before it (four at stride 1, three at 2).
+                for (int64_t c = -2; c < (kStride == 1 ? 2 : 1); ++c)
+                    load_column5<V, kFlip>(rb, c, g.in_w, C, mask, flip, fill, ring[(c + 10) % 5]);
+                for (int64_t ow = 0; ow < g.w; ++ow) {
+                    const int64_t first = kStride * ow - 2;
+                    if constexpr (kStride == 2)
+                        load_column5<V, kFlip>(rb, first + 3, g.in_w, C, mask, flip, fill, ring[(first + 13) % 5]);
+                    load_column5<V, kFlip>(rb, first + 4, g.in_w, C, mask, flip, fill, ring[(first + 14) % 5]);
+                    I a[4];
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; ++k) a[k] = V::zero();
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < 5; ++kx) {
+                        const I(&q)[2][4] = ring[(first + kx + 10) % 5];
+#pragma GCC unroll 4
+                        for (int k = 0; k < 4; ++k) {
+                            a[k] = V::dpbusd(a[k], q[0][k], V::loadw(wb + ((kx * 2) * 4 + k) * kW));
+                            a[k] = V::dpbusd(a[k], q[1][k], V::loadw(wb + ((kx * 2 + 1) * 4 + k) * kW));
+                        }
+                    }
+                    store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
+                }
             }
         }
     }
+}
+
+using RunFn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t,
+                       const int8_t*, const Requant);
+
+template <int kK, bool kSwish, int kStride>
+RunFn run_of(bool ymm, bool s8) {
+    static constexpr RunFn kRuns[2][2] = {
+        {run_rows<Zmm, false, kStride, kSwish, kK>, run_rows<Zmm, true, kStride, kSwish, kK>},
+        {run_rows<Ymm, false, kStride, kSwish, kK>, run_rows<Ymm, true, kStride, kSwish, kK>}};
+    return kRuns[ymm][s8];
+}
+
+// run_rows for a kernel size, swish or not, a stride, 32-channel blocks or 64, an s8 input or u8.
+RunFn pick_run(int kernel, bool swish, int stride, bool ymm, bool s8) {
+    using Pick = RunFn (*)(bool, bool);
+    static constexpr Pick kPick[2][2][2] = {
+        {{run_of<3, false, 1>, run_of<3, false, 2>}, {run_of<3, true, 1>, run_of<3, true, 2>}},
+        {{run_of<5, false, 1>, run_of<5, false, 2>}, {run_of<5, true, 1>, run_of<5, true, 2>}}};
+    return kPick[kernel == 5][swish][stride == 2](ymm, s8);
 }
 
 #endif
@@ -361,7 +356,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
                 for (int t = 0; t < 3; ++t)
                     packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
         } else {
-            // Per column kx, the taps of rows 0..3, then row 4's and three 0s (run_rows5).
+            // Per column kx, the taps of rows 0..3, then row 4's and three 0s (run_rows).
             for (int kx = 0; kx < 5; ++kx) {
                 for (int t = 0; t < 4; ++t)
                     packed_[static_cast<size_t>((((b * 5 + kx) * 2) * 4 + k) * kBlock + pos * 4 + t)] =
@@ -401,27 +396,7 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
-        using Fn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t,
-                            const int8_t*, const Requant);
-        // [swish][stride 2][32-channel blocks][s8 input]
-        static constexpr Fn kRuns[2][2][2][2] = {{{{run_rows<Zmm, false, 1, false>, run_rows<Zmm, true, 1, false>},
-                                                   {run_rows<Ymm, false, 1, false>, run_rows<Ymm, true, 1, false>}},
-                                                  {{run_rows<Zmm, false, 2, false>, run_rows<Zmm, true, 2, false>},
-                                                   {run_rows<Ymm, false, 2, false>, run_rows<Ymm, true, 2, false>}}},
-                                                 {{{run_rows<Zmm, false, 1, true>, run_rows<Zmm, true, 1, true>},
-                                                   {run_rows<Ymm, false, 1, true>, run_rows<Ymm, true, 1, true>}},
-                                                  {{run_rows<Zmm, false, 2, true>, run_rows<Zmm, true, 2, true>},
-                                                   {run_rows<Ymm, false, 2, true>, run_rows<Ymm, true, 2, true>}}}};
-        static constexpr Fn kRuns5[2][2][2][2] = {{{{run_rows5<Zmm, false, 1, false>, run_rows5<Zmm, true, 1, false>},
-                                                    {run_rows5<Ymm, false, 1, false>, run_rows5<Ymm, true, 1, false>}},
-                                                   {{run_rows5<Zmm, false, 2, false>, run_rows5<Zmm, true, 2, false>},
-                                                    {run_rows5<Ymm, false, 2, false>, run_rows5<Ymm, true, 2, false>}}},
-                                                  {{{run_rows5<Zmm, false, 1, true>, run_rows5<Zmm, true, 1, true>},
-                                                    {run_rows5<Ymm, false, 1, true>, run_rows5<Ymm, true, 1, true>}},
-                                                   {{run_rows5<Zmm, false, 2, true>, run_rows5<Zmm, true, 2, true>},
-                                                    {run_rows5<Ymm, false, 2, true>, run_rows5<Ymm, true, 2, true>}}}};
-        (kernel_ == 5 ? kRuns5 : kRuns)[swish_][stride_ == 2][width_ == 32][!x_u8_](g, c_, blocks_, xb, yb, r0, r1, w,
-                                                                                    f);
+        pick_run(kernel_, swish_, stride_, width_ == 32, !x_u8_)(g, c_, blocks_, xb, yb, r0, r1, w, f);
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)
