@@ -151,48 +151,52 @@ struct Requant {
     float inv_y;  // swish: 1 / y_scale (scale and bias then in real units)
 };
 
-// The column of input pixels `col` of three input rows (null: padding), interleaved with a fourth
-// byte whose weight is 0: register k, lane L, dword j holds rows 0..2 of channel 16L + 4k + j of
-// the block. Outside the image: padding (`fill`). Loads are masked to the block's channels (the
-// last pixel of a tensor is not read past its end); an s8 input is flipped to u8 (kFlip).
-template <class V, bool kFlip>
-QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, int64_t in_w, int64_t C,
-                                 typename V::M mask, typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
+// Four registers of one byte each per channel (a, b, c, d: 64 or 32 channels) interleaved into
+// dwords [a b c d]: register k, lane L, dword j holds channel 16L + 4k + j (unpacks within lanes).
+template <class V>
+QAT_VNNI_INLINE void interleave4(typename V::I a, typename V::I b, typename V::I c, typename V::I d,
+                                 typename V::I (&q)[4]) {
     using I = typename V::I;
-    const bool inside = col >= 0 && col < in_w;
-    I p[3];
-#pragma GCC unroll 3
-    for (int r = 0; r < 3; ++r) p[r] = inside && rows[r] ? load_pixel<V, kFlip>(rows[r] + col * C, mask, flip) : fill;
-    const I t0 = V::lo8(p[0], p[1]), t1 = V::hi8(p[0], p[1]);
-    const I t2 = V::lo8(p[2], fill), t3 = V::hi8(p[2], fill);
+    const I t0 = V::lo8(a, b), t1 = V::hi8(a, b);
+    const I t2 = V::lo8(c, d), t3 = V::hi8(c, d);
     q[0] = V::lo16(t0, t2);
     q[1] = V::hi16(t0, t2);
     q[2] = V::lo16(t1, t3);
     q[3] = V::hi16(t1, t3);
 }
 
-// The column `col` of five input rows for run_rows (5x5): rows 0..3 as a quad (load_column's lane
-// order), row 4 with each byte repeated four times.
+// The pixels of column `col` of kRows input rows (null: padding; outside the image: `fill`).
+// Loads are masked to the block's channels (the last pixel of a tensor is not read past its end);
+// an s8 input is flipped to u8 (kFlip).
+template <class V, bool kFlip, int kRows>
+QAT_VNNI_INLINE void load_pixels(const uint8_t* const (&rows)[kRows], int64_t col, int64_t in_w, int64_t C,
+                                 typename V::M mask, typename V::I flip, typename V::I fill,
+                                 typename V::I (&p)[kRows]) {
+    const bool inside = col >= 0 && col < in_w;
+#pragma GCC unroll 5
+    for (int r = 0; r < kRows; ++r)
+        p[r] = inside && rows[r] ? load_pixel<V, kFlip>(rows[r] + col * C, mask, flip) : fill;
+}
+
+// The column `col` of three input rows as one quad, the fourth byte (weight 0) padding.
+template <class V, bool kFlip>
+QAT_VNNI_INLINE void load_column(const uint8_t* const (&rows)[3], int64_t col, int64_t in_w, int64_t C,
+                                 typename V::M mask, typename V::I flip, typename V::I fill, typename V::I (&q)[4]) {
+    typename V::I p[3];
+    load_pixels<V, kFlip, 3>(rows, col, in_w, C, mask, flip, fill, p);
+    interleave4<V>(p[0], p[1], p[2], fill, q);
+}
+
+// The column `col` of five input rows (5x5): rows 0..3 as a quad, row 4 with each byte repeated
+// four times (its other three taps have weight 0).
 template <class V, bool kFlip>
 QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, int64_t in_w, int64_t C,
                                   typename V::M mask, typename V::I flip, typename V::I fill,
                                   typename V::I (&q)[2][4]) {
-    using I = typename V::I;
-    const bool inside = col >= 0 && col < in_w;
-    I p[5];
-#pragma GCC unroll 5
-    for (int k = 0; k < 5; ++k) p[k] = inside && rows[k] ? load_pixel<V, kFlip>(rows[k] + col * C, mask, flip) : fill;
-    const I t0 = V::lo8(p[0], p[1]), t1 = V::hi8(p[0], p[1]);
-    const I t2 = V::lo8(p[2], p[3]), t3 = V::hi8(p[2], p[3]);
-    q[0][0] = V::lo16(t0, t2);
-    q[0][1] = V::hi16(t0, t2);
-    q[0][2] = V::lo16(t1, t3);
-    q[0][3] = V::hi16(t1, t3);
-    const I u0 = V::lo8(p[4], p[4]), u1 = V::hi8(p[4], p[4]);
-    q[1][0] = V::lo16(u0, u0);
-    q[1][1] = V::hi16(u0, u0);
-    q[1][2] = V::lo16(u1, u1);
-    q[1][3] = V::hi16(u1, u1);
+    typename V::I p[5];
+    load_pixels<V, kFlip, 5>(rows, col, in_w, C, mask, flip, fill, p);
+    interleave4<V>(p[0], p[1], p[2], p[3], q[0]);
+    interleave4<V>(p[4], p[4], p[4], p[4], q[1]);
 }
 
 // Output rows [r0, r1) of the flattened (image, row) range, kK x kK (3 or 5, padding kK / 2).
