@@ -310,6 +310,48 @@ TEST(OnednnFp32, GlobalAveragePoolChannelsLast) {
     }
 }
 
+// With the blocked FP32 layout (the engine's --fp32-layout blocked), a global pool's nChw16c
+// output of whole 16-channel blocks has the row-major bytes: the Flatten after it reads them as
+// they are (no reorder), while 24 channels (a padded last block) are reordered. Both equal the
+// reference (bound 1e-5 of the output range), batch 1 and 3.
+TEST(OnednnFp32, BlockedPoolOutputReadAsPlain) {
+    QAT_REQUIRE_ONEDNN();
+    for (int64_t c : {32, 24})
+        for (int64_t n : {1, 3}) {
+            SCOPED_TRACE(std::to_string(c) + " channels, batch " + std::to_string(n));
+            const std::vector<int64_t> dims{n, 8, 6, 5};
+            ir::Graph g;
+            ir::Value* x = g.add_input("x", DataType::kFloat32, Shape::from_dims(dims));
+            ir::Node* conv =
+                g.add_node(ir::fused::kFusedConv, {x, constant(g, "w", rand_f32({c, 8, 3, 3}, 41, -0.5f, 0.5f))},
+                           {"xc"}, "conv", ir::fused::kDomain);
+            conv->set_attr("kernel_shape", ints({3, 3}));
+            conv->set_attr("pads", ints({1, 1, 1, 1}));
+            conv->set_attr("post_ops", strs({"relu"}));
+            conv->output(0)->set_dtype(DataType::kFloat32);
+            conv->output(0)->set_shape(Shape::from_dims({n, c, 6, 5}));
+            ir::Node* gap = g.add_node("GlobalAveragePool", {conv->output(0)}, {"p"}, "gap");
+            ir::Node* flat = g.add_node("Flatten", {gap->output(0)}, {"y"}, "flatten");
+            g.add_output(flat->output(0));
+            const auto& reg = backends::default_registry();
+            runtime::PlanOptions o{.registry = &reg, .backends = {"onednn", "ref"}, .num_threads = 2};
+            o.hints.fp32_conv_blocked = true;
+            auto fast = runtime::Plan::compile(g, o);
+            auto ref = runtime::Plan::compile(g, {.registry = &reg, .backends = {"ref"}});
+            ASSERT_TRUE(fast.ok() && ref.ok());
+            const std::vector<Tensor> in{rand_f32(dims, 43, -1.0f, 1.0f)};
+            (*fast)->set_profiling(true);
+            auto got = (*fast)->run(in);
+            auto want = (*ref)->run(in);
+            ASSERT_TRUE(got.ok() && want.ok()) << got.status().to_string();
+            compare((*got)[0], (*want)[0], "y", Expect{.tol = 1e-5f});
+            bool saw_blocked = false;
+            for (const auto& st : (*fast)->profile())
+                if (st.node && st.node->name() == "gap") saw_blocked = st.out_layout.find("16b") != std::string::npos;
+            EXPECT_TRUE(saw_blocked) << "the pool's output was not blocked: the case tests nothing";
+        }
+}
+
 TEST(OnednnFp32, ConvTranspose) {
     QAT_REQUIRE_ONEDNN();
     const ConvCase cases[] = {

@@ -144,11 +144,40 @@ bool OnednnLayout::equals(const runtime::Layout& other) const {
     return o && o->md_ == md_;
 }
 
+namespace {
+
+// Whether every element of a blocked md sits where the row-major desc of the same dims puts it:
+// no block, or one inner block of B on a dimension d whose following dimensions are all 1 (so its
+// row-major stride is 1) with outer stride B, e.g. the aBcd16b output of a global pool (N x C x 1 x
+// 1, C a multiple of 16); every other dimension of size > 1 at its row-major stride.
+bool same_bytes_as_plain(const md_t& md) {
+    const dnnl_memory_desc_t& d = md.data;
+    if (d.format_kind != dnnl_blocked || d.offset0 != 0 || d.ndims < 1) return false;
+    const auto& b = d.format_desc.blocking;
+    if (b.inner_nblks > 1) return false;
+    const int bd = b.inner_nblks == 1 ? b.inner_idxs[0] : -1;
+    const int64_t bs = b.inner_nblks == 1 ? b.inner_blks[0] : 1;
+    int64_t plain_stride = 1;
+    for (int i = d.ndims - 1; i >= 0; --i) {
+        if (d.padded_dims[i] != d.dims[i]) return false;
+        if (i == bd) {
+            if (plain_stride != 1 || b.strides[i] != bs || d.dims[i] % bs != 0) return false;
+        } else if (d.dims[i] > 1 && b.strides[i] != plain_stride) {
+            return false;
+        }
+        plain_stride *= d.dims[i];
+    }
+    return true;
+}
+
+}  // namespace
+
 Result<Tensor> OnednnLayout::to_plain(const Tensor& src, runtime::Allocator* allocator, int num_threads) const {
     try {
         md_t target = plain_md(src.dims(), md_.data_type());
-        if (target == md_) {
-            // Already row-major (a u8-stored int8 tensor): same bytes, logical dtype.
+        if (target == md_ || same_bytes_as_plain(md_)) {
+            // Already row-major (a u8-stored int8 tensor, or a blocked layout with the bytes of the
+            // row-major one): same bytes, logical dtype.
             if (src.storage()) return Tensor::from_storage(src.dtype(), src.dims(), src.storage());
             return Tensor::wrap(src.dtype(), src.dims(), const_cast<void*>(src.raw_data()));
         }
