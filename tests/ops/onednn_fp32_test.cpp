@@ -374,6 +374,51 @@ TEST(OnednnFp32, ConvTransposeOutputPadding) {
     check_against_ref(g, {rand_f32({1, 4, 5, 5}, 3)}, {.tol = 1e-4f});
 }
 
+// An FP32 Gemm of 1 to 4 rows against constant weights of 64k+ multiply-adds per row (a
+// classifier at small batch) runs on gemv_f32.h's loop: both weight orientations, alpha / beta,
+// C per output, as one value, or none, K off the 16-float step; float sums re-associated, bound
+// 1e-5 of the output range. Five rows, a runtime C, a transposed A, or too few multiply-adds stay
+// on oneDNN's matmul.
+TEST(OnednnFp32, GemmSmallBatchLoop) {
+    QAT_REQUIRE_ONEDNN();
+    struct G {
+        int64_t m;
+        bool tb;
+        float alpha, beta;
+        std::vector<int64_t> c;
+        bool loop;  // expected on the loop
+        bool ta = false;
+        int64_t k = 301, n = 250;
+    };
+    for (const G& t : {G{1, true, 1, 1, {250}, true}, G{3, false, 0.5f, 2, {1, 250}, true}, G{4, true, 2, 1, {}, true},
+                       G{2, true, 1, 0.5f, {1}, true}, G{5, true, 1, 1, {250}, false},
+                       G{1, true, 1, 1, {250}, false, true}, G{1, true, 1, 1, {250}, false, false, 30, 20}}) {
+        SCOPED_TRACE("m " + std::to_string(t.m) + ", transB " + std::to_string(t.tb) + ", k " + std::to_string(t.k));
+        ir::Graph g;
+        const std::vector<int64_t> ad = t.ta ? std::vector<int64_t>{t.k, t.m} : std::vector<int64_t>{t.m, t.k};
+        const std::vector<int64_t> bd = t.tb ? std::vector<int64_t>{t.n, t.k} : std::vector<int64_t>{t.k, t.n};
+        ir::Value* a = g.add_input("a", DataType::kFloat32, Shape::from_dims(ad));
+        std::vector<ir::Value*> ins{a, constant(g, "b", rand_f32(bd, 51))};
+        if (!t.c.empty()) {
+            std::vector<int64_t> cd = t.c;
+            if (cd.back() == 250) cd.back() = t.n;
+            ins.push_back(constant(g, "c", rand_f32(cd, 52)));
+        }
+        ir::Node* node = g.add_node("Gemm", ins, {"y"}, "gemm");
+        node->set_attr("transA", i64(t.ta));
+        node->set_attr("transB", i64(t.tb));
+        node->set_attr("alpha", f32(t.alpha));
+        node->set_attr("beta", f32(t.beta));
+        g.add_output(node->output(0));
+        Expect e{.tol = 1e-5f, .threads = 2};
+        if (t.loop)
+            e.impls = {{"gemm", "qat:gemv_f32"}};
+        else
+            e.not_impls = {{"gemm", "qat:gemv_f32"}};
+        check_against_ref(g, {rand_f32(ad, 53)}, e);
+    }
+}
+
 TEST(OnednnFp32, GemmAndMatMul) {
     QAT_REQUIRE_ONEDNN();
     struct G {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/onednn/gemv_f32.h"
 #include "backends/onednn/onednn_common.h"
 #include "ir/fused_ops.h"
 
@@ -101,7 +102,11 @@ class MatMulKernel : public OnednnKernel {
         MemCache a_mem, src_mem, b_mem, dst_mem, c_mem, c_plain_mem, a_plain_mem, c_scratch_mem;
         ReorderCache a_reorder_prim, c_reorder_prim;
         std::unordered_map<int, dnnl::memory> args;  // kept between runs (same keys each run)
+        bool gemv = false;                           // gemv_f32.h's loop instead of the primitive
+        int64_t m = 0;                               // rows of A (gemv)
     };
+
+    std::string implementation() const override { return cur_ && cur_->gemv ? "qat:gemv_f32" : std::string(); }
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
         const Tensor* a = in[0];
@@ -203,6 +208,25 @@ class MatMulKernel : public OnednnKernel {
             }
             st->dst_md = md_t({m, n_out}, dt::f32, dnnl::memory::dims{n_out, 1});
         }
+        if (gemv_candidate(*a, *b, in, st->out_dims)) {
+            st->gemv = true;
+            st->m = st->out_dims[0];
+            if (!probing_ && !gemv_.ready()) {
+                const Tensor* c = node_.input(2) ? &node_.input(2)->constant() : nullptr;
+                std::vector<float> bias;
+                if (c) {
+                    bias.assign(static_cast<size_t>(n_out), 0.0f);
+                    for (int64_t j = 0; j < n_out; ++j)
+                        bias[static_cast<size_t>(j)] = beta_ * c->data<float>()[c->numel() == 1 ? 0 : j];
+                }
+                gemv_.init(b->data<float>(), n_out, trans_b_ ? b->dim(1) : b->dim(0), trans_b_,
+                           c ? bias.data() : nullptr, alpha_);
+            }
+            if (states_.size() >= 8) states_.erase(states_.begin());
+            states_.push_back(std::move(st));
+            cur_ = states_.back().get();
+            return OkStatus();
+        }
         md_t wei_any = b_const ? md_t(wei_user.dims(), wei_user.data_type(), tag::any) : wei_user;
 
         // Bias / C.
@@ -297,6 +321,12 @@ class MatMulKernel : public OnednnKernel {
             st.a_reorder_prim.run(st.a_mem.get(st.a_in, a.raw_data()), st.a_plain_mem.get(a_plain, st.a_scratch.get()));
             a_data = st.a_scratch.get();
         }
+        if (st.gemv) {
+            md_t out_md = plain_md(st.out_dims, dt::f32);
+            Tensor* out = make_output(ctx, 0, DataType::kFloat32, st.out_dims, out_md);
+            gemv_.run(static_cast<const float*>(a_data), st.m, out->data<float>(), ctx.num_threads());
+            return declare_layout(ctx, 0, out_md);
+        }
         args[DNNL_ARG_SRC] = st.src_mem.get(st.src_md, a_data);
         args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : st.b_mem.get(st.wei_md, ctx.input(1)->raw_data());
         if (bias_) args[DNNL_ARG_BIAS] = bias_;
@@ -338,6 +368,21 @@ class MatMulKernel : public OnednnKernel {
     }
 
   private:
+    // An FP32 Gemm of at most kGemvF32MaxRows rows of A (not transposed) against constant weights
+    // of kGemvF32MinMacs or more per row, C constant and one value or one per output (or none).
+    bool gemv_candidate(const Tensor& a, const Tensor& b, const std::vector<const Tensor*>& in,
+                        const std::vector<int64_t>& out_dims) const {
+        if (kind_ != Kind::kGemm || trans_a_ || !node_.input(1)->is_constant() || b.dtype() != DataType::kFloat32)
+            return false;
+        if (out_dims.size() != 2 || out_dims[0] > kGemvF32MaxRows || a.dim(1) * out_dims[1] < kGemvF32MinMacs)
+            return false;
+        if (!node_.input(2)) return true;
+        const Tensor* c = in.size() > 2 ? in[2] : nullptr;
+        return node_.input(2)->is_constant() && c &&
+               (c->numel() == 1 ||
+                (c->numel() == out_dims[1] && c->dims().size() >= 1 && c->dims().back() == out_dims[1]));
+    }
+
     static dnnl::memory zp(std::unique_ptr<std::pair<int32_t, dnnl::memory>>& slot, int32_t v) {
         if (!slot) {
             slot = std::make_unique<std::pair<int32_t, dnnl::memory>>(v, dnnl::memory());
@@ -354,6 +399,7 @@ class MatMulKernel : public OnednnKernel {
     State* cur_ = nullptr;
     dnnl::memory weights_, bias_;
     std::unique_ptr<std::pair<int32_t, dnnl::memory>> zp_src_, zp_dst_;
+    GemvF32 gemv_;  // the weights for every state that takes the loop
 };
 
 void add_matmul(runtime::KernelRegistry& reg, const char* op, const char* domain, Kind kind) {
