@@ -13,7 +13,7 @@
 //   second one), and four registers of int32 become 64 output bytes with two lane-wise packs, the
 //   bounds of the relu / clip applied on the bytes; the weights' columns are packed in the order
 //   those packs give back, so no permute is needed (the residual's bytes are shuffled into it).
-//   Per layer it runs at 0.98-1.20x brgconv_1x1 on MobileNetV2's and ResNet-50's shapes, and it
+//   Per layer it runs at 0.94-1.20x brgconv_1x1 on MobileNetV2's and ResNet-50's shapes, and it
 //   splits the pixels between the threads as our depthwise kernel splits the rows, so each core
 //   reads what it wrote (docs/BENCHMARKS.md).
 //
