@@ -445,7 +445,8 @@ void run_on_own_kernel(const std::vector<QCase>& cases, const char* impl) {
 }
 
 // INT8 1x1 convolutions whose post-ops include swish or sigmoid run on pointwise_int8.h (a VNNI
-// product of our own with the epilogue in registers): within 1 step of the reference, on 1 and 2
+// product of our own with the epilogue in registers; a swish or sigmoid alone with 64+ outputs on
+// its requantizing path): within 1 step of the reference, on 1 and 2
 // threads, tails of pixels (not a multiple of the 6-pixel tile) and of channels (not a multiple of
 // 16), several 64-channel blocks, both thread splits (pixels; output channels when they outnumber
 // the pixels), s8 / u8 inputs with zero points, strides, residuals, 1x1 inputs (the
@@ -499,6 +500,31 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
         c.x = {1, 48, 1, 1};
         c.m = 1152;
         c.post_ops = {"sigmoid"};
+    });
+    // From 64 outputs a swish or sigmoid alone runs on the requantizing path (packed channel
+    // order, its activation in real units, then the output scale): every kind of last block,
+    // strides, zero points.
+    add("swish alone, 24 -> 144 (a 16-channel block), s8 input with zero point -3", [](QCase& c) {
+        c.x = {1, 24, 5, 11};
+        c.m = 144;
+        c.xzp = -3;
+    });
+    add("swish alone, 8 -> 112 (a 48-channel block), u8 output with zero point 128", [](QCase& c) {
+        c.x = {2, 8, 6, 6};
+        c.m = 112;
+        c.out = fused::kOnnxUint8;
+        c.yzp = 128;
+    });
+    add("sigmoid alone, 40 -> 120 (a 56-channel block), stride 2", [](QCase& c) {
+        c.x = {1, 40, 7, 9};
+        c.m = 120;
+        c.strides = {2, 2};
+        c.post_ops = {"sigmoid"};
+    });
+    add("swish alone, 4 -> 88 (24 of a 32-channel block), int8 output with zero point -7", [](QCase& c) {
+        c.x = {1, 4, 9, 7};
+        c.m = 88;
+        c.yzp = -7;
     });
     add("swish (squeeze-and-excitation reduce): 1x1 inputs, batch 3, 1152 -> 48", [](QCase& c) {
         c.x = {3, 1152, 1, 1};

@@ -184,7 +184,22 @@ struct Requant {
     bool y_u8;
     float res_scale;  // residual_scale / y_scale (its zero point's term is in the bias)
     bool res_u8;
+    float inv_y, zp;  // swish / sigmoid (scale and bias then in real units): 1 / y_scale, y_zp
 };
+
+// What follows the sums on the requantizing path: nothing more (relu / clip as bounds), a residual
+// added, or a swish / sigmoid (in real units, then the output scale and zero point).
+enum Mode : int { kPlain = 0, kResidual = 1, kSwishAct = 2, kSigmoidAct = 3 };
+
+// The real value f of 16 outputs to output units, rounded (kMode's activation first).
+template <int kMode>
+QAT_VNNI_INLINE __m512i to_output(__m512 f, const Requant& q) {
+    if constexpr (kMode == kSwishAct || kMode == kSigmoidAct) {
+        f = kMode == kSwishAct ? swish16(f) : sigmoid16(f);
+        f = _mm512_fmadd_ps(f, _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
+    }
+    return _mm512_cvtps_epi32(f);
+}
 
 // 64 (NR 4) or 32 (NR 2) residual bytes of a pixel in the packed channel order of tile_q's
 // registers, as floats: register j, dword 4 L + i holds byte 4 NR L + 4 j + i. A byte shuffle within
@@ -217,10 +232,11 @@ QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, 
 // int32 become bytes in channel order with two packing steps (and a qword permute for two
 // registers), one store per pixel. Otherwise (NR 1 or 3) in channel order, 16 channels per
 // register, stored with masks. `left`: the channels from the block's first that exist.
-template <int MR, int NR, bool kFlip, bool kPacked, bool kRes>
+template <int MR, int NR, bool kFlip, bool kPacked, int kMode>
 QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                                                uint8_t* const* y, const uint8_t* const* res, const Requant q) {
     static_assert(!kPacked || NR == 2 || NR == 4, "packed blocks are 32 or 64 channels");
+    constexpr bool kRes = kMode == kResidual;
     __m512i acc[MR][NR];
     accumulate<MR, NR, kFlip>(k4, x, wp, acc);
     if constexpr (kPacked) {
@@ -239,7 +255,7 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
                 __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(q.scale + 16 * j),
                                            _mm512_loadu_ps(q.bias + 16 * j));
                 if constexpr (kRes) f = _mm512_fmadd_ps(rv[j], _mm512_set1_ps(q.res_scale), f);
-                v[j] = _mm512_cvtps_epi32(f);
+                v[j] = to_output<kMode>(f, q);
             }
             // Saturating packs, then the bounds (which lie within the type's range) on the bytes.
             const __m512i a = _mm512_packs_epi32(v[0], v[1]), b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : a;
@@ -271,7 +287,7 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
                     const __m512i ri = q.res_u8 ? _mm512_cvtepu8_epi32(rb) : _mm512_cvtepi8_epi32(rb);
                     f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ri), _mm512_set1_ps(q.res_scale), f);
                 }
-                __m512i v = _mm512_cvtps_epi32(f);
+                __m512i v = to_output<kMode>(f, q);
                 v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
                 _mm_mask_storeu_epi8(y[r] + 16 * j, mask, _mm512_cvtepi32_epi8(v));
             }
@@ -297,8 +313,9 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
 }
 
 // The requantizing tile for `rows` (1..requant_rows(nr)) pixels and `nr` (1..4) columns, packed
-// for 2 and 4; kRes: with a residual (res: its pixels' bytes at the block's first channel).
-template <bool kFlip, bool kRes>
+// for 2 and 4; kMode: what follows the sums (Mode; res: the residual's bytes of the pixels at the
+// block's first channel, for kResidual).
+template <bool kFlip, int kMode>
 QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                          uint8_t* const* y, const uint8_t* const* res, const Requant& q) {
     using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const uint8_t* const*,
@@ -307,7 +324,7 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
             if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q < R + 1, J + 1, kFlip, J == 1 || J == 3, kRes > ;
+                return tile_q<R + 1, J + 1, kFlip, (J == 1 || J == 3), kMode>;
             else
                 return nullptr;
         };
@@ -323,11 +340,12 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
 // block of `NR` columns, in whole tiles and then the rest: the row pointers follow from the first.
 // One call per block and chunk rather than per tile (the per-tile set-up cost ~15% of the kernel).
 // The residual, if any, is laid out as y (it may be y).
-template <int NR, bool kFlip, bool kRes>
+template <int NR, bool kFlip, int kMode>
 QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                      const uint8_t* res, int64_t m, int64_t n, const Requant q) {
     constexpr int kR = requant_rows(NR);
     constexpr bool kPacked = NR == 2 || NR == 4;
+    constexpr bool kRes = kMode == kResidual;
     const uint8_t* xr[kR];
     uint8_t* yr[kR];
     const uint8_t* rr[kR] = {};
@@ -343,21 +361,49 @@ QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, 
     int64_t p = 0;
     for (; p + kR <= n; p += kR) {
         rows(p, kR);
-        tile_q<kR, NR, kFlip, kPacked, kRes>(k4, xr, wp, left, yr, rr, q);
+        tile_q<kR, NR, kFlip, kPacked, kMode>(k4, xr, wp, left, yr, rr, q);
     }
     if (p == n) return;
     rows(p, n - p);
-    tile_q_any<kFlip, kRes>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, rr, q);
+    tile_q_any<kFlip, kMode>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, rr, q);
 }
 
-template <bool kFlip, bool kRes>
+template <bool kFlip, int kMode>
 QAT_VNNI void span_q_any(int nr, int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                          const uint8_t* res, int64_t m, int64_t n, const Requant& q) {
     using Fn = void (*)(int64_t, const uint8_t*, int64_t, const int8_t*, int64_t, uint8_t*, const uint8_t*, int64_t,
                         int64_t, const Requant);
-    static constexpr Fn kSpans[4] = {span_q<1, kFlip, kRes>, span_q<2, kFlip, kRes>, span_q<3, kFlip, kRes>,
-                                     span_q<4, kFlip, kRes>};
+    static constexpr Fn kSpans[4] = {span_q<1, kFlip, kMode>, span_q<2, kFlip, kMode>, span_q<3, kFlip, kMode>,
+                                     span_q<4, kFlip, kMode>};
     kSpans[nr - 1](k4, x, k, wp, left, y, res, m, n, q);
+}
+
+// The span / tile functions of a Mode.
+template <bool kFlip>
+auto span_for(int mode) {
+    switch (mode) {
+        case kResidual:
+            return span_q_any<kFlip, kResidual>;
+        case kSwishAct:
+            return span_q_any<kFlip, kSwishAct>;
+        case kSigmoidAct:
+            return span_q_any<kFlip, kSigmoidAct>;
+        default:
+            return span_q_any<kFlip, kPlain>;
+    }
+}
+template <bool kFlip>
+auto tile_for(int mode) {
+    switch (mode) {
+        case kResidual:
+            return tile_q_any<kFlip, kResidual>;
+        case kSwishAct:
+            return tile_q_any<kFlip, kSwishAct>;
+        case kSigmoidAct:
+            return tile_q_any<kFlip, kSigmoidAct>;
+        default:
+            return tile_q_any<kFlip, kPlain>;
+    }
 }
 
 #endif
@@ -383,6 +429,18 @@ bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info) {
            (ops.size() == a || (ops.size() == a + 1 && (ops[a] == PostOp::kRelu || ops[a] == PostOp::kClip)));
 }
 
+namespace {
+
+// A swish or a sigmoid alone after the sums: the requantizing path's activation modes.
+int activation_mode(const ir::fused::FusedOpInfo& info) {
+    using ir::fused::PostOp;
+    const auto& ops = info.post_ops;
+    if (!info.quantized_output() || ops.size() != 1) return kPlain;
+    return ops[0] == PostOp::kSwish ? kSwishAct : ops[0] == PostOp::kSigmoid ? kSigmoidAct : kPlain;
+}
+
+}  // namespace
+
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels) {
     const auto& ops = info.post_ops;
     // int32 sums of up to 255 * 127 per input channel (and the zero point term) stay far from
@@ -400,7 +458,10 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     x_u8_ = x_is_u8;
     info_ = info;
     const int64_t mp = round_up(m, 16), blocks = (mp + kBlock - 1) / kBlock;
-    requant_ = pointwise_int8_requantizes(info);
+    // A swish or sigmoid alone takes the requantizing path too from 64 outputs (its activation in
+    // real units before the output scale); other chains with them the general epilogue.
+    act_ = m >= kRequantMinChannels ? activation_mode(info) : kPlain;
+    requant_ = pointwise_int8_requantizes(info) || act_ != kPlain;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
     // 2 or 4 registers of the requantizing path, in the order its lane-wise packs give back
     // (tile_q): register j, dword d (o = 16 j + d) ends up as byte 4 NR (d / 4) + 4 j + d % 4.
@@ -440,11 +501,11 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
             const float sc = static_cast<float>(static_cast<double>(info.x_scale) * ws);
             const float bc = bias ? bias[c] : 0.0f;
             const int32_t comp = zp != 0 ? zp * weight_sum(c) : 0;
-            if (requant_) {
+            if (requant_ && act_ == kPlain) {
                 // In output units: relu and clip commute with the positive output scale.
                 scale_[i] = sc * inv_y;
                 bias_[i] = bc * inv_y + static_cast<float>(info.y_zero_point);
-            } else {
+            } else {  // real units: the general epilogue, or a swish / sigmoid first
                 scale_[i] = sc;
                 bias_[i] = bc;
             }
@@ -503,6 +564,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     // every tile's pixels).
     const int64_t chunk = std::max<int64_t>(24, (16384 / k_) / 24 * 24);
     const bool has_res = rb != nullptr;
+    const int mode = has_res ? kResidual : act_;
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
         const uint8_t* xr[kMaxRows];
         uint8_t* yr[kMaxRows];
@@ -520,13 +582,14 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                                 rq_hi_,
                                 y_u8,
                                 rq_res_scale_,
-                                residual_is_u8};
+                                residual_is_u8,
+                                1.0f / info_.y_scale,
+                                static_cast<float>(info_.y_zero_point)};
                 if (requant_ && contiguous) {
                     const uint8_t* xs = xb + c0 * k_;
                     uint8_t* ys = yb + c0 * m_ + oc0;
                     const uint8_t* rs = has_res ? rb + c0 * m_ + oc0 : nullptr;
-                    auto* span = x_u8_ ? (has_res ? span_q_any<false, true> : span_q_any<false, false>)
-                                       : (has_res ? span_q_any<true, true> : span_q_any<true, false>);
+                    auto* span = x_u8_ ? span_for<false>(mode) : span_for<true>(mode);
                     span(nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
                     continue;
                 }
@@ -539,8 +602,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                         rr[r] = has_res ? rb + (p + r) * m_ + oc0 : nullptr;
                     }
                     if (requant_) {
-                        auto* tile = x_u8_ ? (has_res ? tile_q_any<false, true> : tile_q_any<false, false>)
-                                           : (has_res ? tile_q_any<true, true> : tile_q_any<true, false>);
+                        auto* tile = x_u8_ ? tile_for<false>(mode) : tile_for<true>(mode);
                         tile(rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
                     } else if (x_u8_) {
                         tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, has_res ? rr : nullptr, e);

@@ -78,7 +78,8 @@ class PointwiseInt8 {
     std::vector<float> scale_;       // x_scale * w_scale[m], padded to whole blocks with zeros
     std::vector<float> bias_;        // real units, padded
     std::vector<int32_t> comp_;      // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
-    bool requant_ = false;           // the requantizing path (no swish / sigmoid / residual): see fits
+    bool requant_ = false;           // the requantizing path (relu / clip chains; a swish or sigmoid alone): see fits
+    int act_ = 0;                    // its activation: 0 none, else a swish or a sigmoid (Mode in pointwise_int8.cpp)
     int32_t rq_lo_ = 0, rq_hi_ = 0;  // its relu / clip bounds in output units
     float rq_res_scale_ = 0;         // its residual_scale / y_scale
 };
