@@ -8,7 +8,8 @@
 //   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
 //   1x1 input) take it too.
 // - The requantizing path: a quantized output, an optional residual add first, then at most one
-//   relu or clip, 64 output channels or more. The sums go to output units with one multiply-add
+//   relu or clip, 64 output channels or more (also a swish or a sigmoid alone: in real units, then
+//   the output scale and zero point in one multiply-add, before the packs). The sums go to output units with one multiply-add
 //   (scale and bias divided by the output scale, its zero point in the bias; the residual with a
 //   second one), and four registers of int32 become 64 output bytes with two lane-wise packs, the
 //   bounds of the relu / clip applied on the bytes; the weights' columns are packed in the order
