@@ -211,7 +211,8 @@ class MatMulKernel : public OnednnKernel {
         if (gemv_candidate(*a, *b, in, st->out_dims)) {
             st->gemv = true;
             st->m = st->out_dims[0];
-            if (!probing_ && !gemv_.ready()) {
+            if (probing_) return OkStatus();  // as for the primitive: a probe keeps no state
+            if (!gemv_.ready()) {
                 const Tensor* c = node_.input(2) ? &node_.input(2)->constant() : nullptr;
                 std::vector<float> bias;
                 if (c) {
