@@ -24,6 +24,10 @@ namespace {
 // Fewer channels leave most of a block's lanes idle.
 constexpr int64_t kMinChannels = 32;
 
+// Registers of packed weights per block of channels: 3x3, a quad per kernel column (3 x 4
+// registers); 5x5, two quads per kernel column (5 x 2 x 4).
+constexpr int64_t packed_registers(int kernel) { return kernel == 5 ? 5 * 2 * 4 : 3 * 4; }
+
 #if defined(__x86_64__)
 
 #define QAT_VOP __attribute__((target(QAT_DW_TARGET), always_inline))
@@ -218,7 +222,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     using F = typename V::F;
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     constexpr int kPad = kK / 2;
-    constexpr int64_t kBlockBytes = (kK == 3 ? 3 * 4 : 5 * 2 * 4) * kW;  // packed weights per block
+    constexpr int64_t kBlockBytes = packed_registers(kK) * kW;  // packed weights per block
     const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
     const I zp = V::set1_32(f.zp);
     const bool y_u8 = f.y_u8;
@@ -343,16 +347,14 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     y_zp_ = info.y_zero_point;
     y_u8_ = info.out_dtype == DataType::kUint8;
     const size_t n = static_cast<size_t>(blocks_ * kBlock);
-    packed_.assign(n * (kernel == 5 ? 5 * 2 * 4 : 3 * 4), 0);
+    packed_.assign(n * static_cast<size_t>(packed_registers(kernel)), 0);
     scale_.assign(n, 0.0f);
     bias_.assign(n, 0.0f);
-    const float inv_y = 1.0f / info.y_scale;
     for (int64_t c = 0; c < channels; ++c) {
         // Channel c's sums land in block c / width, register k, dword 4L + j for c % width = 16L +
         // 4k + j.
         const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
-        int32_t sum = 0;
         const int K = kernel_;
         if (K == 3) {
             // Per column kx, the taps of rows 0..2 and a 0 (run_rows).
@@ -368,6 +370,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
                 packed_[static_cast<size_t>((((b * 5 + kx) * 2 + 1) * 4 + k) * kBlock + pos * 4)] = w[c * 25 + 20 + kx];
             }
         }
+        int32_t sum = 0;
         for (int t = 0; t < K * K; ++t) sum += w[c * K * K + t];
         const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
@@ -375,7 +378,7 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         // In output units (relu and clip commute with the positive output scale), in real units
         // for swish (which does not; the epilogue multiplies by 1 / y_scale after it); an s8 input
         // is read as x + 128 (its padding too): 128 * sum(w) taken back through the bias.
-        const float units = swish_ ? 1.0f : inv_y;
+        const float units = swish_ ? 1.0f : inv_y_;
         scale_[i] = s * units;
         bias_[i] = ((bias ? bias[c] : 0.0f) - (x_is_u8 ? 0.0f : 128.0f * static_cast<float>(sum)) * s) * units;
     }
@@ -385,8 +388,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     hi_ = std::numeric_limits<float>::infinity();
     if (!ops.empty() && ops[0] == PostOp::kRelu) lo_ = 0.0f;
     if (!ops.empty() && ops[0] == PostOp::kClip) {
-        lo_ = info.clip_min * inv_y;
-        hi_ = info.clip_max * inv_y;
+        lo_ = info.clip_min * inv_y_;
+        hi_ = info.clip_max * inv_y_;
     }
 }
 

@@ -275,9 +275,7 @@ class ConvKernel : public OnednnKernel {
         // The own kernel before the GEMV loop: on squeeze-and-excitation vectors it is faster too
         // (EfficientNet-B0's 32 SE convolutions at batch 1, quiet machine: 0.21-0.25 -> 0.19-0.22
         // ms in all; at batch 16, where the GEMV loop declines them, oneDNN's brgconv_1x1 remains).
-        // A requantizing 1x1 convolution of a 1x1 input is the GEMV loop's.
-        if (own_1x1_candidate(pb, pe, res_md) &&
-            !(pointwise_int8_requantizes(*info_) && gemv_candidate(*x, mds[0], pb, pe))) {
+        if (own_1x1_candidate(*x, mds[0], pb, pe, res_md)) {
             plan_own_1x1(*st, *x, mds[0]);
             if (!probing_) prepare_own_1x1(*st);
             return keep_state(std::move(st));
@@ -498,13 +496,16 @@ class ConvKernel : public OnednnKernel {
     static constexpr const char* kInt8DepthwiseImpl = "qat:int8_dw";
 
     // An INT8 1x1 convolution for pointwise_int8.h (swish / sigmoid post-ops, or its requantizing
-    // path): no padding, a quantized residual if any.
-    bool own_1x1_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe, const md_t& res_md) const {
+    // path): no padding, a quantized residual if any. A requantizing one of a 1x1 input is the GEMV
+    // loop's.
+    bool own_1x1_candidate(const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb,
+                           const std::vector<int64_t>& pe, const md_t& res_md) const {
         if (!c_.quantized || !pointwise_int8_fits(*info_, c_.in_channels, c_.out_channels) || !pointwise() ||
             c_.spatial != 2 || !pointwise_int8_available())
             return false;
         for (size_t i = 0; i < 2; ++i)
             if (pb[i] != 0 || pe[i] != 0) return false;
+        if (pointwise_int8_requantizes(*info_) && gemv_candidate(x, x_md, pb, pe)) return false;
         return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
     }
 

@@ -378,32 +378,20 @@ QAT_VNNI void span_q_any(int nr, int64_t k4, const uint8_t* x, int64_t k, const 
     kSpans[nr - 1](k4, x, k, wp, left, y, res, m, n, q);
 }
 
-// The span / tile functions of a Mode.
-template <bool kFlip>
-auto span_for(int mode) {
-    switch (mode) {
-        case kResidual:
-            return span_q_any<kFlip, kResidual>;
-        case kSwishAct:
-            return span_q_any<kFlip, kSwishAct>;
-        case kSigmoidAct:
-            return span_q_any<kFlip, kSigmoidAct>;
-        default:
-            return span_q_any<kFlip, kPlain>;
-    }
+// The span and tile functions of one input kind and Mode, picked once per run.
+struct QFns {
+    decltype(&span_q_any<false, kPlain>) span;
+    decltype(&tile_q_any<false, kPlain>) tile;
+};
+template <bool kFlip, int kMode>
+constexpr QFns q_fns() {
+    return {span_q_any<kFlip, kMode>, tile_q_any<kFlip, kMode>};
 }
-template <bool kFlip>
-auto tile_for(int mode) {
-    switch (mode) {
-        case kResidual:
-            return tile_q_any<kFlip, kResidual>;
-        case kSwishAct:
-            return tile_q_any<kFlip, kSwishAct>;
-        case kSigmoidAct:
-            return tile_q_any<kFlip, kSigmoidAct>;
-        default:
-            return tile_q_any<kFlip, kPlain>;
-    }
+const QFns& q_fns_for(bool s8, int mode) {
+    static constexpr QFns kFns[2][4] = {
+        {q_fns<false, kPlain>(), q_fns<false, kResidual>(), q_fns<false, kSwishAct>(), q_fns<false, kSigmoidAct>()},
+        {q_fns<true, kPlain>(), q_fns<true, kResidual>(), q_fns<true, kSwishAct>(), q_fns<true, kSigmoidAct>()}};
+    return kFns[s8][mode];
 }
 
 #endif
@@ -564,7 +552,18 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     // every tile's pixels).
     const int64_t chunk = std::max<int64_t>(24, (16384 / k_) / 24 * 24);
     const bool has_res = rb != nullptr;
-    const int mode = has_res ? kResidual : act_;
+    const QFns& fns = q_fns_for(!x_u8_, has_res ? kResidual : act_);
+    // The requantizing epilogue's values; each block takes its slice of the per-channel arrays.
+    const Requant q0{scale_.data(),
+                     bias_.data(),
+                     comp_.empty() ? nullptr : comp_.data(),
+                     rq_lo_,
+                     rq_hi_,
+                     y_u8,
+                     rq_res_scale_,
+                     residual_is_u8,
+                     1.0f / info_.y_scale,
+                     static_cast<float>(info_.y_zero_point)};
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
         const uint8_t* xr[kMaxRows];
         uint8_t* yr[kMaxRows];
@@ -575,22 +574,15 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                 const int64_t oc0 = b * kBlock;
                 const int nr = static_cast<int>(std::min(kBlock, mp - oc0) / 16);
                 const int8_t* wp = packed_.data() + oc0 * k_;
-                const Requant q{scale_.data() + oc0,
-                                bias_.data() + oc0,
-                                comp_.empty() ? nullptr : comp_.data() + oc0,
-                                rq_lo_,
-                                rq_hi_,
-                                y_u8,
-                                rq_res_scale_,
-                                residual_is_u8,
-                                1.0f / info_.y_scale,
-                                static_cast<float>(info_.y_zero_point)};
+                Requant q = q0;
+                q.scale += oc0;
+                q.bias += oc0;
+                if (q.comp) q.comp += oc0;
                 if (requant_ && contiguous) {
                     const uint8_t* xs = xb + c0 * k_;
                     uint8_t* ys = yb + c0 * m_ + oc0;
                     const uint8_t* rs = has_res ? rb + c0 * m_ + oc0 : nullptr;
-                    auto* span = x_u8_ ? span_for<false>(mode) : span_for<true>(mode);
-                    span(nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
+                    fns.span(nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
                     continue;
                 }
                 const int64_t step = requant_ ? requant_rows(nr) : kRows;
@@ -602,8 +594,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                         rr[r] = has_res ? rb + (p + r) * m_ + oc0 : nullptr;
                     }
                     if (requant_) {
-                        auto* tile = x_u8_ ? tile_for<false>(mode) : tile_for<true>(mode);
-                        tile(rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
+                        fns.tile(rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
                     } else if (x_u8_) {
                         tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, has_res ? rr : nullptr, e);
                     } else {
