@@ -61,6 +61,9 @@ struct Expect {
     std::vector<std::string> onednn_nodes;
     float tol = 1e-5f;  // float outputs: max |diff| <= tol * max(1, max |ref|)
     int lsb = 1;        // quantized outputs: max |diff| in integer steps
+    // Quantized outputs: the largest share of elements that may differ at all (within lsb); a
+    // kernel allowed one step off next to ties must not be one step off everywhere.
+    double max_differ_share = 1.0;
     int threads = 1;
     // Extra runs with other inputs (same graph and plans): dynamic shapes, re-prepare.
     std::vector<std::vector<Tensor>> more_inputs;
@@ -101,6 +104,8 @@ inline void compare(const Tensor& got, const Tensor& want, const std::string& wh
         EXPECT_LE(worst, e.lsb) << what << ": element " << worst_i << " is " << got.get_as_double(worst_i)
                                 << ", reference " << want.get_as_double(worst_i) << " (" << differ << " of "
                                 << want.numel() << " differ)";
+        EXPECT_LE(static_cast<double>(differ), e.max_differ_share * static_cast<double>(want.numel()))
+            << what << ": " << differ << " of " << want.numel() << " elements differ from the reference";
     }
 }
 

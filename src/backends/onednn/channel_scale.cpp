@@ -1,6 +1,111 @@
 #include "backends/onednn/channel_scale.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace qat::onednn {
+namespace {
+
+#if defined(__x86_64__)
+#define QAT_AVX512_BW __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+// 16 channels (those of mask k): y = clamp(round(x * m) + zp, lo, hi).
+QAT_AVX512_BW inline __attribute__((always_inline)) void scale16(const uint8_t* x, const float* m, uint8_t* y,
+                                                                 __mmask16 k, bool x_u8, __m512i zp, __m512i lo,
+                                                                 __m512i hi) {
+    const __m128i b = _mm_maskz_loadu_epi8(k, x);
+    const __m512i xi = x_u8 ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+    const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(xi), _mm512_maskz_loadu_ps(k, m));
+    // cvtps rounds half to even in the default rounding mode, as ONNX's QuantizeLinear.
+    const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+    _mm512_mask_cvtepi32_storeu_epi8(y, k, _mm512_min_epi32(_mm512_max_epi32(r, lo), hi));
+}
+
+// Pixels of C channels each, 16 channels per step, the last step masked.
+QAT_AVX512_BW void scale_pixels_avx512(const uint8_t* x, const float* m, int64_t pixels, int64_t c,
+                                       const ChannelScaleQ8& q, uint8_t* y) {
+    const __m512i zp = _mm512_set1_epi32(q.y_zero_point), lo = _mm512_set1_epi32(q.lo), hi = _mm512_set1_epi32(q.hi);
+    const int64_t full = c / 16 * 16;
+    const __mmask16 tail = static_cast<__mmask16>((1u << (c - full)) - 1);
+    for (int64_t p = 0; p < pixels; ++p, x += c, y += c) {
+        for (int64_t k = 0; k < full; k += 16) scale16(x + k, m + k, y + k, 0xFFFF, q.x_u8, zp, lo, hi);
+        if (tail) scale16(x + full, m + full, y + full, tail, q.x_u8, zp, lo, hi);
+    }
+}
+#endif
+
+void scale_pixels_plain(const uint8_t* x, const float* m, int64_t pixels, int64_t c, const ChannelScaleQ8& q,
+                        uint8_t* y) {
+    for (int64_t p = 0; p < pixels; ++p, x += c, y += c)
+        for (int64_t k = 0; k < c; ++k) {
+            const float xv = q.x_u8 ? static_cast<float>(x[k]) : static_cast<float>(static_cast<int8_t>(x[k]));
+            const int32_t r = static_cast<int32_t>(std::nearbyint(xv * m[k])) + q.y_zero_point;
+            y[k] = static_cast<uint8_t>(std::min(std::max(r, q.lo), q.hi));
+        }
+}
+
+}  // namespace
+
+bool channel_scale_q8_available() {
+#if defined(__x86_64__)
+    static const bool ok =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    return ok;
+#else
+    return false;
+#endif
+}
+
+void channel_scale_q8(const ChannelScaleShape& s, const ChannelScaleQ8& q, const void* x, const void* g, void* y,
+                      int threads) {
+    // One multiplier per channel and sample: the gate's real value times x_scale / y_scale.
+    const int64_t gates = s.gate_per_sample ? s.n : 1;
+    std::vector<float> m(static_cast<size_t>(gates * s.c));
+    const uint8_t* gb = static_cast<const uint8_t*>(g);
+    const float k = q.x_scale / q.y_scale;
+    for (size_t i = 0; i < m.size(); ++i) {
+        const float gv = q.g_u8 ? static_cast<float>(gb[i]) : static_cast<float>(static_cast<int8_t>(gb[i]));
+        m[i] = gv * q.g_scale * k;
+    }
+    const int64_t pixels = s.n * s.hw;
+    // Ranges of at least 16 KB: a smaller one costs more to hand to a thread than to scale.
+    const int nt = static_cast<int>(std::clamp<int64_t>(pixels * s.c / (16 << 10), 1, std::max(1, threads)));
+    const bool vec = channel_scale_q8_available();
+    auto work = [&](int t) {
+        const int64_t p0 = pixels * t / nt, p1 = pixels * (t + 1) / nt;
+        // A range may cross images: each image's pixels with its own multipliers.
+        for (int64_t p = p0; p < p1;) {
+            const int64_t b = p / s.hw, end = std::min(p1, (b + 1) * s.hw);
+            const uint8_t* xp = static_cast<const uint8_t*>(x) + p * s.c;
+            uint8_t* yp = static_cast<uint8_t*>(y) + p * s.c;
+            const float* mp = m.data() + (s.gate_per_sample ? b : 0) * s.c;
+#if defined(__x86_64__)
+            if (vec)
+                scale_pixels_avx512(xp, mp, end - p, s.c, q, yp);
+            else
+#endif
+                scale_pixels_plain(xp, mp, end - p, s.c, q, yp);
+            p = end;
+        }
+    };
+
+    if (nt == 1) {
+        work(0);
+    } else {
+#pragma omp parallel num_threads(nt)
+        work(omp_get_thread_num());
+    }
+}
 
 void channel_scale_f32(const ChannelScaleShape& s, const float* x, const float* g, float* y) {
     if (s.channels_last) {

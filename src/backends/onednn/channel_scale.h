@@ -4,10 +4,16 @@
 // this machine (EfficientNet-B0 has 16 of them, on its largest activations).
 //
 // x is 4-D, NHWC (oneDNN "acdb") or NCHW; g holds N_g x C values (N_g = N, or 1 for a gate shared
-// by the batch); the same float product as the Mul it replaces. Float only: a quantized version
-// (QMul) written the same way, with the reference's dequantize / divide / round-half-even per
-// element, measured 4x SLOWER than oneDNN's binary kernel here (no vector rounding at -O2 on
-// SSE2), so QMul stays on oneDNN.
+// by the batch); the same float product as the Mul it replaces.
+//
+// The quantized one (QMul: int8 / uint8 activation and gate, zero points 0, int8 / uint8 output)
+// on NHWC in AVX-512 registers: 16 channels widened to float, times one multiplier per channel
+// and sample (x_scale * g * g_scale / y_scale), rounded half to even, plus the output zero point,
+// clamped, narrowed. The reference rounds (x * x_scale) * (g * g_scale) / y_scale: the same value
+// but for float rounding, so the two differ only next to a tie (within the one int8 step every
+// fused kernel is held to). oneDNN's binary kernel took 0.12 ms for 112x112x32 bytes at batch 1
+// (docs/BENCHMARKS.md). A plain C++ loop of the same (the first attempt, SSE2 at -O2, no vector
+// rounding) was 4x slower than oneDNN, hence the intrinsics.
 #pragma once
 
 #include <cstdint>
@@ -21,5 +27,20 @@ struct ChannelScaleShape {
 };
 
 void channel_scale_f32(const ChannelScaleShape& s, const float* x, const float* g, float* y);
+
+struct ChannelScaleQ8 {
+    bool x_u8 = false, g_u8 = false, y_u8 = false;  // byte storage of x, g, y (else int8)
+    float x_scale = 1, g_scale = 1, y_scale = 1;
+    int32_t y_zero_point = 0;
+    int32_t lo = -128, hi = 127;  // output bounds (a fused ReLU raises lo to the zero point)
+};
+
+// Whether channel_scale_q8 has its vector path on this machine (AVX-512 F and BW).
+bool channel_scale_q8_available();
+
+// NHWC only (s.channels_last); runs on up to `threads` OpenMP threads, each on a contiguous range
+// of pixels. x and y may be the same buffer when both have the same storage type.
+void channel_scale_q8(const ChannelScaleShape& s, const ChannelScaleQ8& q, const void* x, const void* g, void* y,
+                      int threads);
 
 }  // namespace qat::onednn

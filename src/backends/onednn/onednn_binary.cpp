@@ -273,17 +273,19 @@ class BinaryKernel : public OnednnKernel {
     }
 
   private:
-    // Float Mul of a 4-D NHWC or NCHW activation by a plain [N or 1, C, 1, 1] gate: our loop
-    // (channel_scale.h) instead of oneDNN's generic binary kernel.
+    // Mul (float) of a 4-D NHWC or NCHW activation, or QMul (int8, NHWC) of one, by a plain
+    // [N or 1, C, 1, 1] gate: our loops (channel_scale.h) instead of oneDNN's generic binary
+    // kernel.
     bool prepare_channel_scale(const Tensor& t0, const Tensor& t1, const md_t& m1) {
         scale_.reset();
-        if (kind_ != BinKind::kMul) return false;
+        if (kind_ != BinKind::kMul && !prepare_qscale(m1)) return false;
         if (out_dims_.size() != 4 || t0.dims() != out_dims_ || t1.rank() != 4) return false;
         const auto& g = t1.dims();
         if (g[1] != out_dims_[1] || g[2] != 1 || g[3] != 1 || (g[0] != 1 && g[0] != out_dims_[0])) return false;
         if (!(m1 == plain_md(g, m1.data_type()))) return false;
         const bool nhwc = is_channels_last(src0_md_);
-        if (!nhwc && !(src0_md_ == plain_md(out_dims_, src0_md_.data_type()))) return false;
+        if (!nhwc && (kind_ == BinKind::kQMul || !(src0_md_ == plain_md(out_dims_, src0_md_.data_type()))))
+            return false;
         ChannelScaleShape s;
         s.n = out_dims_[0];
         s.c = out_dims_[1];
@@ -291,25 +293,62 @@ class BinaryKernel : public OnednnKernel {
         s.channels_last = nhwc;
         s.gate_per_sample = g[0] != 1;
         scale_ = s;
-        out_dtype_ = DataType::kFloat32;
-        dst_md_ = with_type(src0_md_, to_dnnl(out_dtype_));
-        impl_ = "qat:channel_scale";
+        if (kind_ == BinKind::kQMul) {
+            out_dtype_ = q_.out_dtype == ir::fused::kOnnxUint8 ? DataType::kUint8 : DataType::kInt8;
+            dst_md_ = with_type(src0_md_, qscale_.y_u8 ? dt::u8 : dt::s8);
+            impl_ = "qat:channel_scale_q8";
+        } else {
+            out_dtype_ = DataType::kFloat32;
+            dst_md_ = with_type(src0_md_, to_dnnl(out_dtype_));
+            impl_ = "qat:channel_scale";
+        }
+        return true;
+    }
+
+    // QMul's part of the conditions (quantized output, nothing or a ReLU after, byte inputs, the
+    // vector path present), and its parameters.
+    bool prepare_qscale(const md_t& m1) {
+        if (kind_ != BinKind::kQMul || !channel_scale_q8_available()) return false;
+        if (q_.out_dtype != ir::fused::kOnnxInt8 && q_.out_dtype != ir::fused::kOnnxUint8) return false;
+        if (q_.post_ops.size() > 1 || (q_.post_ops.size() == 1 && q_.post_ops[0] != "relu")) return false;
+        const dt x_t = src0_md_.data_type(), g_t = m1.data_type();
+        if ((x_t != dt::s8 && x_t != dt::u8) || (g_t != dt::s8 && g_t != dt::u8)) return false;
+        ChannelScaleQ8 c;
+        c.x_u8 = x_t == dt::u8;
+        c.g_u8 = g_t == dt::u8;
+        c.y_u8 = q_.out_dtype == ir::fused::kOnnxUint8;
+        // The input's scale: QMul's a is src0 unless the inputs were swapped.
+        c.x_scale = s0_ == 0 ? q_.as : q_.bs;
+        c.g_scale = s0_ == 0 ? q_.bs : q_.as;
+        c.y_scale = q_.ys;
+        c.y_zero_point = q_.yz;
+        c.lo = c.y_u8 ? 0 : -128;
+        c.hi = c.y_u8 ? 255 : 127;
+        if (!q_.post_ops.empty()) c.lo = std::max(c.lo, q_.yz);  // relu: max(v, 0) in real units
+        qscale_ = c;
         return true;
     }
 
     Status run_channel_scale(runtime::KernelContext& ctx, const Tensor& t0, const Tensor& t1) {
+        const bool q = kind_ == BinKind::kQMul;
         Tensor* out;
-        if (ctx.can_overwrite_input(s0_) && t0.storage() && t0.dtype() == out_dtype_) {
-            ctx.set_output(0, t0);  // element by element: safe in place
+        // Element by element: safe in place when the bytes keep their storage type.
+        if (ctx.can_overwrite_input(s0_) && t0.storage() && t0.dtype() == out_dtype_ &&
+            (!q || qscale_.x_u8 == qscale_.y_u8)) {
+            ctx.set_output(0, t0);
             out = &ctx.output(0);
         } else {
             out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         }
-        channel_scale_f32(*scale_, t0.data<float>(), t1.data<float>(), out->data<float>());
+        if (q)
+            channel_scale_q8(*scale_, qscale_, t0.raw_data(), t1.raw_data(), out->raw_data(), ctx.num_threads());
+        else
+            channel_scale_f32(*scale_, t0.data<float>(), t1.data<float>(), out->data<float>());
         return declare_layout(ctx, 0, dst_md_);
     }
 
     std::optional<ChannelScaleShape> scale_;
+    ChannelScaleQ8 qscale_;
     std::string impl_;
     BinKind kind_;
     QBinaryParams q_;
