@@ -63,7 +63,7 @@ struct Zmm {
     static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
-            const F x = swish16(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]));
+            const F x = swish16_quantized(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]));
             v[k] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x, inv_y)), zp);
         }
     }
@@ -97,7 +97,7 @@ struct Ymm {
         const F v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, b);
         return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
     }
-    // Two registers per swish16 (its cost is per 16 floats).
+    // Two registers per swish16_quantized (its cost is per 16 floats).
     static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
 #pragma GCC unroll 2
         for (int k = 0; k < 4; k += 2) {
@@ -106,7 +106,7 @@ struct Ymm {
             // x0 in the low half, x1 in the high (AVX-512 F shuffles: no DQ needed).
             const __m512 x = _mm512_shuffle_f32x4(_mm512_castps256_ps512(x0), _mm512_castps256_ps512(x1), 0x44);
             const __m512 iy = _mm512_shuffle_f32x4(_mm512_castps256_ps512(inv_y), _mm512_castps256_ps512(inv_y), 0x44);
-            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(swish16(x), iy));
+            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(swish16_quantized(x), iy));
             v[k] = _mm256_add_epi32(_mm512_castsi512_si256(q), zp);
             v[k + 1] = _mm256_add_epi32(_mm512_extracti64x4_epi64(q, 1), zp);
         }

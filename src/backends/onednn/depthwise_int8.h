@@ -19,7 +19,7 @@
 // masked to its channels). The epilogue runs on the lane order above, in output units (y =
 // round(acc * s + b), clamped, + zero point; the reference rounds v / y_scale, which differs only
 // next to a tie: within the one int8 step every fused kernel is held to; swish, which does not
-// commute with the scale, in real units with swish.h's polynomial and then times 1 / y_scale), and
+// commute with the scale, in real units with swish.h's table form and then times 1 / y_scale), and
 // lane-wise packs put the bytes back in channel order.
 #pragma once
 

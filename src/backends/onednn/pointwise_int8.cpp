@@ -93,7 +93,7 @@ QAT_VNNI_INLINE __m512 epilogue_activation(ir::fused::PostOp p, __m512 v, const 
         case PostOp::kSigmoid:
             return sigmoid16(v);
         case PostOp::kSwish:
-            return swish16(v);
+            return swish16_quantized(v);
         default:
             return v;
     }
@@ -195,7 +195,7 @@ enum Mode : int { kPlain = 0, kResidual = 1, kSwishAct = 2, kSigmoidAct = 3 };
 template <int kMode>
 QAT_VNNI_INLINE __m512i to_output(__m512 f, const Requant& q) {
     if constexpr (kMode == kSwishAct || kMode == kSigmoidAct) {
-        f = kMode == kSwishAct ? swish16(f) : sigmoid16(f);
+        f = kMode == kSwishAct ? swish16_quantized(f) : sigmoid16(f);
         f = _mm512_fmadd_ps(f, _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
     }
     return _mm512_cvtps_epi32(f);

@@ -42,6 +42,39 @@ void swish_range(float* y, int64_t n) {
 
 }  // namespace
 
+#if defined(__x86_64__)
+// Each interval's quintic interpolates h at the six Chebyshev nodes of the interval
+// (near-minimax: 4.9e-7 at most, measured over a dense grid against the formula in double),
+// solved in double.
+const SwishTable kSwishTable = [] {
+    SwishTable t{};
+    constexpr int kD = SwishTable::kDegree;
+    for (int j = 0; j < 16; ++j) {
+        double a[kD + 1][kD + 2];  // Vandermonde rows in t, then h
+        for (int i = 0; i <= kD; ++i) {
+            const double x = 0.5 + 0.5 * std::cos((2 * i + 1) * M_PI / (2 * (kD + 1)));
+            const double v = j + x;
+            double p = 1;
+            for (int k = 0; k <= kD; ++k, p *= x) a[i][k] = p;
+            a[i][kD + 1] = v / (1 + std::exp(v));
+        }
+        for (int c = 0; c <= kD; ++c) {  // Gauss-Jordan with partial pivoting
+            int piv = c;
+            for (int r = c + 1; r <= kD; ++r)
+                if (std::fabs(a[r][c]) > std::fabs(a[piv][c])) piv = r;
+            std::swap(a[c], a[piv]);
+            for (int r = 0; r <= kD; ++r) {
+                if (r == c) continue;
+                const double f = a[r][c] / a[c][c];
+                for (int k = c; k <= kD + 1; ++k) a[r][k] -= f * a[c][k];
+            }
+        }
+        for (int k = 0; k <= kD; ++k) t.c[k][j] = static_cast<float>(a[k][kD + 1] / a[k][k]);
+    }
+    return t;
+}();
+#endif
+
 void swish_inplace(float* y, int64_t n, int threads) {
     if (n < kSplitMin || threads <= 1) return swish_range(y, n);
     const int64_t chunks = (n + kChunk - 1) / kChunk;
