@@ -381,7 +381,7 @@ int depthwise(int h, int c, int stride, bool swish, int kernel) {
     return 0;
 }
 
-int pointwise(int h, int k, int m, bool residual) {
+int pointwise(int h, int k, int m, bool residual, bool swish) {
     std::vector<uint8_t> x = activations(static_cast<size_t>(h) * h * k), y(static_cast<size_t>(h) * h * m),
                          y_dnnl(y.size());
     const std::vector<int8_t> w = weights(static_cast<size_t>(m) * k);
@@ -390,6 +390,11 @@ int pointwise(int h, int k, int m, bool residual) {
         // ResNet's last 1x1 of a block: the residual summed in place, then ReLU.
         info.post_ops = {qat::ir::fused::PostOp::kAdd, qat::ir::fused::PostOp::kRelu};
         info.residual_scale = 0.05f;
+        info.out_dtype = qat::DataType::kInt8;
+    }
+    if (swish) {
+        // EfficientNet's expand / head convolutions: swish alone, int8 out.
+        info.post_ops = {qat::ir::fused::PostOp::kSwish};
         info.out_dtype = qat::DataType::kInt8;
     }
     if (!qat::onednn::pointwise_int8_available() || !qat::onednn::pointwise_int8_fits(info, k, m)) {
@@ -402,6 +407,8 @@ int pointwise(int h, int k, int m, bool residual) {
     for (int threads : {1, 2}) {
         ConvSpec s{k, m, 1, 1, 1, h, h};
         s.sum = residual;
+        s.swish = swish;
+        if (swish) s.dst_t = dt::s8;
         Prim p = make_prim(s, 0, h, threads);
         omp_set_num_threads(threads);
         dnnl::stream st(eng());
@@ -410,7 +417,10 @@ int pointwise(int h, int k, int m, bool residual) {
             300, [&] { exec(p, st, x.data(), y_dnnl.data()); },
             [&] { kern.run(g, x.data(), residual ? y.data() : nullptr, false, y.data(), threads); });
         std::printf("1x1 %dx%dx%d -> %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, k, m,
-                    residual ? " + residual" : "", threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+                    residual ? " + residual"
+                    : swish  ? " swish"
+                             : "",
+                    threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
     }
     return 0;
 }
@@ -445,13 +455,15 @@ int main(int argc, char** argv) {
         }
         return depthwise(h, c, stride, swish, kernel);
     }
-    if (what == "pw" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "res"))) {
+    if (what == "pw" &&
+        (argc == 5 || (argc == 6 && (std::string(argv[5]) == "res" || std::string(argv[5]) == "swish")))) {
         const int h = std::atoi(argv[2]), k = std::atoi(argv[3]), m = std::atoi(argv[4]);
         if (h <= 0 || k <= 0 || m <= 0) {
             std::fprintf(stderr, "qat_chain_experiments: pw: H, K and M must be positive integers\n");
             return 2;
         }
-        return pointwise(h, k, m, argc == 6);
+        return pointwise(h, k, m, argc == 6 && std::string(argv[5]) == "res",
+                         argc == 6 && std::string(argv[5]) == "swish");
     }
     if (what == "fuse" && argc == 8) {
         int v[6];

@@ -13,7 +13,7 @@
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#define QAT_DW_TARGET "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni"
+#define QAT_DW_TARGET "avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"
 #define QAT_VNNI __attribute__((target(QAT_DW_TARGET)))
 #define QAT_VNNI_INLINE __attribute__((target(QAT_DW_TARGET), always_inline)) inline
 #endif
@@ -58,14 +58,14 @@ struct Zmm {
         const F v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), s, b);
         return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
     }
-    // swish(acc * s + b) * inv_y + zp, rounded, for the four registers of a pixel (s, b in real
-    // units; the packs saturate).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
+    // swish((acc * s + b) / 2) * inv_y + zp, rounded, for the four registers of a pixel (s, b:
+    // twice the real units, swish.h's form; the packs saturate).
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F half_inv_y, F inv_y, F zp,
+                                      I (&v)[4]) {
 #pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-            const F x = swish16_quantized(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]));
-            v[k] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x, inv_y)), zp);
-        }
+        for (int k = 0; k < 4; ++k)
+            v[k] = _mm512_cvtps_epi32(
+                swish16_to_output(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]), half_inv_y, inv_y, zp));
     }
     static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
         return u8 ? _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d))
@@ -97,18 +97,22 @@ struct Ymm {
         const F v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, b);
         return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
     }
-    // Two registers per swish16_quantized (its cost is per 16 floats).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F inv_y, I zp, I (&v)[4]) {
+    // Two registers per swish16_to_output (its cost is per 16 floats).
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F half_inv_y, F inv_y, F zp,
+                                      I (&v)[4]) {
+        const auto wide = [](F a) __attribute__((always_inline, target(QAT_DW_TARGET))) {
+            return _mm512_shuffle_f32x4(_mm512_castps256_ps512(a), _mm512_castps256_ps512(a), 0x44);
+        };
+        const __m512 hy = wide(half_inv_y), iy = wide(inv_y), z = wide(zp);
 #pragma GCC unroll 2
         for (int k = 0; k < 4; k += 2) {
             const F x0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), s[k], b[k]);
             const F x1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k + 1]), s[k + 1], b[k + 1]);
-            // x0 in the low half, x1 in the high (AVX-512 F shuffles: no DQ needed).
+            // x0 in the low half, x1 in the high.
             const __m512 x = _mm512_shuffle_f32x4(_mm512_castps256_ps512(x0), _mm512_castps256_ps512(x1), 0x44);
-            const __m512 iy = _mm512_shuffle_f32x4(_mm512_castps256_ps512(inv_y), _mm512_castps256_ps512(inv_y), 0x44);
-            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(swish16_quantized(x), iy));
-            v[k] = _mm256_add_epi32(_mm512_castsi512_si256(q), zp);
-            v[k + 1] = _mm256_add_epi32(_mm512_extracti64x4_epi64(q, 1), zp);
+            const __m512i q = _mm512_cvtps_epi32(swish16_to_output(x, hy, iy, z));
+            v[k] = _mm512_castsi512_si256(q);
+            v[k + 1] = _mm512_extracti64x4_epi64(q, 1);
         }
     }
     static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
@@ -126,16 +130,24 @@ QAT_VNNI_INLINE typename V::I load_pixel(const uint8_t* p, typename V::M mask, t
 
 // The four registers of sums of one output pixel (lane order) -> its bytes at y, requantized and
 // packed lane-wise: lane L gets registers 0..3's dwords of lane L in order, i.e. channels 16L ..
-// 16L + 15, saturated to the output type. kSwish: swish in real units, then * inv_y (lo / hi
-// unused).
+// 16L + 15, saturated to the output type. kSwish: swish.h's form from twice the real value, then
+// the output scale and zero point (e's lo / hi and zp unused); else e's zp and bounds.
+template <class V>
+struct Bounds {
+    typename V::F lo, hi;  // relu / clip bounds in output units
+    typename V::I zp;
+    typename V::F half_inv_y, inv_y, zpf;  // swish: 0.5 / y_scale, 1 / y_scale, the zero point
+};
+
 template <class V, bool kSwish>
 QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::F (&s)[4], const typename V::F (&b)[4],
-                                 typename V::F lo, typename V::F hi, typename V::F inv_y, typename V::I zp, bool y_u8,
-                                 typename V::M mask, uint8_t* y) {
+                                 const Bounds<V>& e, bool y_u8, typename V::M mask, uint8_t* y) {
     typename V::I v[4];
     if constexpr (kSwish) {
-        V::requant_swish(a, s, b, inv_y, zp, v);
+        V::requant_swish(a, s, b, e.half_inv_y, e.inv_y, e.zpf, v);
     } else {
+        const typename V::F lo = e.lo, hi = e.hi;
+        const typename V::I zp = e.zp;
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) v[k] = V::requant(a[k], s[k], b[k], lo, hi, zp);
     }
@@ -152,7 +164,7 @@ struct Requant {
     float lo, hi;
     int32_t zp;
     bool y_u8;    // uint8 output (else int8)
-    float inv_y;  // swish: 1 / y_scale (scale and bias then in real units)
+    float inv_y;  // swish: 1 / y_scale (scale and bias then in twice the real units)
 };
 
 // Four registers of one byte each per channel (a, b, c, d: 64 or 32 channels) interleaved into
@@ -223,8 +235,8 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     constexpr int kPad = kK / 2;
     constexpr int64_t kBlockBytes = packed_registers(kK) * kW;  // packed weights per block
-    const F lo = V::set1_ps(f.lo), hi = V::set1_ps(f.hi), inv_y = V::set1_ps(f.inv_y);
-    const I zp = V::set1_32(f.zp);
+    const Bounds<V> e{V::set1_ps(f.lo),           V::set1_ps(f.hi),    V::set1_32(f.zp),
+                      V::set1_ps(0.5f * f.inv_y), V::set1_ps(f.inv_y), V::set1_ps(static_cast<float>(f.zp))};
     const bool y_u8 = f.y_u8;
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
@@ -264,7 +276,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
                         c0[k] = kStride == 1 ? c1[k] : c2[k];
                         c1[k] = c2[k];
                     }
-                    store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
+                    store_pixel<V, kSwish>(a, s, bias, e, y_u8, mask, yr + ow * C + b * kW);
                 }
             } else {
                 I ring[5][2][4];  // [column mod 5][rows 0..3, row 4][register]
@@ -288,7 +300,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
                             a[k] = V::dpbusd(a[k], q[1][k], V::loadw(wb + ((kx * 2 + 1) * 4 + k) * kW));
                         }
                     }
-                    store_pixel<V, kSwish>(a, s, bias, lo, hi, inv_y, zp, y_u8, mask, yr + ow * C + b * kW);
+                    store_pixel<V, kSwish>(a, s, bias, e, y_u8, mask, yr + ow * C + b * kW);
                 }
             }
         }
@@ -378,7 +390,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         // In output units (relu and clip commute with the positive output scale), in real units
         // for swish (which does not; the epilogue multiplies by 1 / y_scale after it); an s8 input
         // is read as x + 128 (its padding too): 128 * sum(w) taken back through the bias.
-        const float units = swish_ ? 1.0f : inv_y_;
+        // swish: twice the real value (swish16_to_output's input); else output units.
+        const float units = swish_ ? 2.0f : inv_y_;
         scale_[i] = s * units;
         bias_[i] = ((bias ? bias[c] : 0.0f) - (x_is_u8 ? 0.0f : 128.0f * static_cast<float>(sum)) * s) * units;
     }

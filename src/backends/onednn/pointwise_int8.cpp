@@ -37,7 +37,7 @@ constexpr int64_t kChannelSplitWeightBytes = 256 * 1024;  // run(): the requanti
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 #if defined(__x86_64__)
-#define QAT_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512vnni"
+#define QAT_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"
 #define QAT_VNNI __attribute__((target(QAT_VNNI_TARGET)))
 #define QAT_VNNI_INLINE __attribute__((target(QAT_VNNI_TARGET), always_inline)) inline
 
@@ -194,9 +194,11 @@ enum Mode : int { kPlain = 0, kResidual = 1, kSwishAct = 2, kSigmoidAct = 3 };
 // The real value f of 16 outputs to output units, rounded (kMode's activation first).
 template <int kMode>
 QAT_VNNI_INLINE __m512i to_output(__m512 f, const Requant& q) {
-    if constexpr (kMode == kSwishAct || kMode == kSigmoidAct) {
-        f = kMode == kSwishAct ? swish16_quantized(f) : sigmoid16(f);
-        f = _mm512_fmadd_ps(f, _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
+    if constexpr (kMode == kSwishAct) {
+        // f is twice the real value here (scale and bias doubled at init: swish.h's form).
+        f = swish16_to_output(f, _mm512_set1_ps(0.5f * q.inv_y), _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
+    } else if constexpr (kMode == kSigmoidAct) {
+        f = _mm512_fmadd_ps(sigmoid16(f), _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
     }
     return _mm512_cvtps_epi32(f);
 }
@@ -401,7 +403,8 @@ const QFns& q_fns_for(bool s8, int mode) {
 bool pointwise_int8_available() {
 #if defined(__x86_64__)
     static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                           __builtin_cpu_supports("avx512vnni");
     return ok;
 #else
     return false;
@@ -493,7 +496,10 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
                 // In output units: relu and clip commute with the positive output scale.
                 scale_[i] = sc * inv_y;
                 bias_[i] = bc * inv_y + static_cast<float>(info.y_zero_point);
-            } else {  // real units: the general epilogue, or a swish / sigmoid first
+            } else if (act_ == kSwishAct) {  // twice the real value: swish16_to_output's input
+                scale_[i] = 2 * sc;
+                bias_[i] = 2 * bc;
+            } else {  // real units: the general epilogue, or a sigmoid first
                 scale_[i] = sc;
                 bias_[i] = bc;
             }

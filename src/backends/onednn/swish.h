@@ -49,30 +49,47 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 swish16(__m512 x
 
 // swish for the INT8 epilogues, whose result is quantized: it needs a small absolute error, not a
 // relative one. swish(v) = max(v, 0) - h(|v|), h(a) = a / (1 + e^a): h lives in [0, 0.28] and
-// falls to 1.8e-6 at a = 16, so one quintic per unit interval of [0, 16) (16 intervals, each
-// coefficient picked with one permute from a 16-float table) is within 6e-7 of it (float
-// rounding aside), and 0 from 16 on (within 1.8e-6, unbiased: not the table's value at 16). ~15% cheaper than swish16
-// per 16 floats (3.2 vs 3.8 ns alone, docs/BENCHMARKS.md). Cubics on 32 half-unit intervals (two-register permutes)
-// were 1.5x cheaper, but their 1e-5 error moved EfficientNet-B0 from 40.5 to 28.5 dB against ONNX Runtime: the int8
-// network amplifies each flipped output step.
+// falls to 1.8e-6 at a = 16, so one quartic per half-unit interval of [0, 16) (32 intervals, each
+// coefficient picked with one two-register permute) is within 4e-7 of it (float rounding aside);
+// the last interval is 0, 2.9e-6 off at |v| = 15.5 and less beyond. The caller hands in v2 = 2 v (its scale and
+// bias doubled, exact): u = min(|v2|, 32) is then the interval's index and its fraction in two
+// instructions (DQ's vrange / vreduce). As the epilogue's output, swish(v) / y_scale + zp is
+// max(v2, 0) * (0.5 / y_scale) + zp - h / y_scale: 17 instructions from the sums instead of 23 with
+// the exp-based swish16 (4.9 -> 3.9 ns per 16 outputs alone, docs/BENCHMARKS.md), and an output
+// step moved no more often (tests/ops/onednn_swish_check.cpp). Cubics (9e-6) were
+// cheaper still, but moved EfficientNet-B0 from 40.5 to 28.5 dB against ONNX Runtime: the int8
+// network amplifies each flipped step.
 struct SwishTable {
-    static constexpr int kDegree = 5;
-    alignas(64) float c[kDegree + 1][16];  // c[k][j]: the t^k coefficient on [j, j + 1), t = |v| - j
+    static constexpr int kDegree = 4;
+    alignas(64) float c[kDegree + 1][32];  // c[k][j]: the t^k coefficient on u in [j, j + 1), t = u - j
 };
 extern const SwishTable kSwishTable;
 
-__attribute__((target("avx512f"), always_inline)) inline __m512 swish16_quantized(__m512 v) {
-    const __m512 a = _mm512_abs_ps(v);
-    const __mmask16 inside = _mm512_cmp_ps_mask(a, _mm512_set1_ps(16.0f), _CMP_LT_OQ);
-    const __m512 c = _mm512_min_ps(a, _mm512_set1_ps(15.999f));
-    const __m512i j = _mm512_cvttps_epi32(c);
-    const __m512 t = _mm512_sub_ps(c, _mm512_cvtepi32_ps(j));
-    __m512 h = _mm512_permutexvar_ps(j, _mm512_load_ps(kSwishTable.c[SwishTable::kDegree]));
+// h(|v|) of 16 values from v2 = 2 v.
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish_h_of_2v(__m512 v2) {
+    // vrange imm 0x0A: the smaller magnitude, sign cleared: min(|v2|, 31.999).
+    const __m512 u = _mm512_range_ps(v2, _mm512_set1_ps(31.999f), 0x0A);
+    const __m512i j = _mm512_cvttps_epi32(u);
+    const __m512 t = _mm512_reduce_ps(u, _MM_FROUND_TO_NEG_INF);  // u - floor(u)
+    const auto coef = [j](int k) __attribute__((always_inline, target("avx512f"))) {
+        return _mm512_permutex2var_ps(_mm512_load_ps(kSwishTable.c[k]), j, _mm512_load_ps(kSwishTable.c[k] + 16));
+    };
+    __m512 h = coef(SwishTable::kDegree);
 #pragma GCC unroll 8
-    for (int k = SwishTable::kDegree - 1; k >= 0; --k)
-        h = _mm512_fmadd_ps(h, t, _mm512_permutexvar_ps(j, _mm512_load_ps(kSwishTable.c[k])));
-    const __m512 r = _mm512_max_ps(v, _mm512_setzero_ps());
-    return _mm512_mask_sub_ps(r, inside, r, h);
+    for (int k = SwishTable::kDegree - 1; k >= 0; --k) h = _mm512_fmadd_ps(h, t, coef(k));
+    return h;
+}
+
+// swish(v) of 16 values (the general epilogue, where other post-ops may follow).
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16_quantized(__m512 v) {
+    return _mm512_sub_ps(_mm512_max_ps(v, _mm512_setzero_ps()), swish_h_of_2v(_mm512_add_ps(v, v)));
+}
+
+// swish(v) * inv_y + zp of 16 values from v2 = 2 v, rounded by the caller (half_inv_y = inv_y / 2).
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16_to_output(__m512 v2, __m512 half_inv_y,
+                                                                                           __m512 inv_y, __m512 zp) {
+    const __m512 h = swish_h_of_2v(v2);
+    return _mm512_fnmadd_ps(h, inv_y, _mm512_fmadd_ps(_mm512_max_ps(v2, _mm512_setzero_ps()), half_inv_y, zp));
 }
 #endif
 
