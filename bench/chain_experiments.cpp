@@ -17,7 +17,7 @@
 //               ReLU6; with `swish`: s8 out, swish): oneDNN's primitive against our kernel
 //               (src/backends/onednn/depthwise_int8.h), 1 and 2 threads.
 //
-//   pw H K M [res]
+//   pw H K M [res|swish]
 //               a 1x1 convolution (H x H x K -> M, u8, ReLU6; with `res`: s8, an in-place residual
 //               sum, ReLU): oneDNN's primitive against our kernel's requantizing path
 //               (src/backends/onednn/pointwise_int8.h), 1 and 2 threads.

@@ -802,7 +802,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.post_ops = {"swish"};
         c.yzp = -7;
     });
-    // 5x5 with padding 2 (EfficientNet's; at stride 1 8 outputs wide or more): five-row columns
+    // 5x5 with padding 2 (EfficientNet's): five-row columns
     // (rows 0..3, then row 4), a ring of five; stride 1 and 2, swish and ReLU, even and odd sizes,
     // 32 and 96 channels (blocks of 32), tails, a row of 3 outputs at stride 2.
     add("5x5, swish, s8 input, 144 channels, batch 2", [](QCase& c) {
@@ -841,11 +841,22 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.out = fused::kOnnxUint8;
         c.yzp = 128;
     });
+    add("5x5, stride 1, swish, 1152 channels, 7x7 (EfficientNet-B0's last stage)", [](QCase& c) {
+        c.x = {1, 1152, 7, 7};
+        c.m = c.group = 1152;
+        five_by_five(c);
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("5x5, stride 1, relu, 96 channels, 9x3 (3 outputs wide)", [](QCase& c) {
+        c.x = {1, 96, 9, 3};
+        five_by_five(c);
+        c.post_ops = {"relu"};
+    });
     run_on_own_kernel(cases, "qat:int8_dw");
 
     // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides
-    // that differ, 5x5 rows of stride 1 under 8 outputs wide, other post-ops, an input zero point,
-    // a residual.
+    // that differ, other post-ops, an input zero point, a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("16 channels", [](QCase& c) {
@@ -853,10 +864,6 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.m = c.group = 16;
     });
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
-    other("5x5, stride 1, 7 outputs wide", [](QCase& c) {
-        c.x = {1, 96, 9, 7};
-        five_by_five(c);
-    });
     other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
     other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });
     other("relu, swish", [](QCase& c) { c.post_ops = {"relu", "swish"}; });

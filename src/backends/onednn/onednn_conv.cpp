@@ -280,7 +280,7 @@ class ConvKernel : public OnednnKernel {
             if (!probing_) prepare_own_1x1(*st);
             return keep_state(std::move(st));
         }
-        if (own_dw_candidate(pb, pe, st->out_dims[3])) {
+        if (own_dw_candidate(pb, pe)) {
             plan_own_dw(*st, *x, mds[0]);
             if (!probing_) prepare_own_dw(*st);
             return keep_state(std::move(st));
@@ -511,16 +511,15 @@ class ConvKernel : public OnednnKernel {
 
     // An INT8 3x3 or 5x5 depthwise convolution for depthwise_int8.h: stride 1 or 2, padding 1 or 2
     // (half the kernel) on every side, no dilation, no residual.
-    bool own_dw_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe, int64_t out_w) const {
+    bool own_dw_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe) const {
         if (!c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != c_.in_channels ||
             c_.out_channels != c_.in_channels || q_.has_residual() || !depthwise_int8_fits(*info_, c_.in_channels))
             return false;
         if (c_.strides[0] != c_.strides[1] || c_.strides[0] > 2 || c_.kernel[0] != c_.kernel[1]) return false;
         const int64_t k = c_.kernel[0];
-        // 5x5 rows of stride 1 under 8 outputs wide spend too much on the ring's first columns
-        // (7x7x1152: 0.94-0.98x oneDNN's jit_int8 with swish; 14x14: 1.5-1.8x; 14x14x672 at stride
-        // 2, 7 wide: 1.5x).
-        if (k != 3 && (k != 5 || (c_.strides[0] == 1 && out_w < 8))) return false;
+        // (5x5 rows of stride 1 under 8 outputs wide stayed on oneDNN until the cheaper swish:
+        // 7x7x1152 0.94-0.98x its jit_int8 then, 1.8x now; without swish 1.1x.)
+        if (k != 3 && k != 5) return false;
         for (size_t i = 0; i < 2; ++i)
             if (c_.dilations[i] != 1 || pb[i] != k / 2 || pe[i] != k / 2) return false;
         return true;
