@@ -875,6 +875,68 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "qat:"}}});
 }
 
+// INT8 convolutions of at most 64 taps per output (an image's stem: 3 channels, 3x3) run as a 1x1
+// convolution of pointwise_int8.h over rows that im2col_int8.h gathers (`qat:int8_im2col`): within
+// 1 step of the reference on 1 and 2 threads; strides 1 and 2, odd sizes, asymmetric padding (the
+// padding taps hold the input zero point), u8 / s8 inputs with zero points, swish (the
+// requantizing path from 32 outputs, the general epilogue below), ReLU from 64 outputs, 63 taps
+// (a full 64-byte row with its dword tail), 1-channel 5x5, batches.
+TEST(OnednnInt8, QConvIm2colOwnKernel) {
+    QAT_REQUIRE_ONEDNN();
+    using D = DataType;
+    std::vector<QCase> cases;
+    QCase base;
+    base.x = {1, 3, 15, 17};
+    base.m = 32;
+    base.strides = {2, 2};
+    base.pads = {1, 1, 1, 1};
+    base.post_ops = {"swish"};
+    auto add = case_adder(cases, base);
+    add("EfficientNet's stem: 3x3 stride 2, swish, s8", [](QCase&) {});
+    add("batch 2, 224-like even size, int8 output zero point -5", [](QCase& c) {
+        c.x = {2, 3, 16, 16};
+        c.yzp = -5;
+    });
+    add("u8 input with zero point 100 (padding holds it), relu, 64 outputs", [](QCase& c) {
+        c.xt = D::kUint8;
+        c.xzp = 100;
+        c.m = 64;
+        c.post_ops = {"relu"};
+    });
+    add("stride 1, sigmoid, 40 outputs", [](QCase& c) {
+        c.strides = {1, 1};
+        c.m = 40;
+        c.post_ops = {"sigmoid"};
+    });
+    add("asymmetric padding (top / left 0), s8 zero point -3", [](QCase& c) {
+        c.pads = {0, 0, 1, 1};
+        c.xzp = -3;
+    });
+    add("7 channels: 63 taps, 48 outputs", [](QCase& c) {
+        c.x = {1, 7, 9, 11};
+        c.m = 48;
+    });
+    add("1 channel, 5x5 stride 1, 16 outputs (general epilogue)", [](QCase& c) {
+        c.x = {1, 1, 12, 10};
+        c.k = {5, 5};
+        c.pads = {2, 2, 2, 2};
+        c.strides = {1, 1};
+        c.m = 16;
+    });
+    run_on_own_kernel(cases, "qat:int8_im2col");
+
+    // More than 64 taps, dilation, grouped, 1x1 (the 1x1 paths) stay off it.
+    std::vector<QCase> others;
+    auto other = case_adder(others, base);
+    other("8 channels: 72 taps", [](QCase& c) { c.x = {1, 8, 9, 9}; });
+    other("dilation 2", [](QCase& c) {
+        c.dilations = {2, 2};
+        c.pads = {2, 2, 2, 2};
+    });
+    other("relu with 32 outputs (the requantizing path needs 64)", [](QCase& c) { c.post_ops = {"relu"}; });
+    for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "im2col"}}});
+}
+
 // QuantizeLinear of a plain NCHW image with up to 16 channels (the network input) goes straight
 // into channels-last on quantize_nhwc.h's loop, with ONNX's division and round-half-even: exact
 // against the reference, ties, NaN and saturation included, 1 and 2 threads.

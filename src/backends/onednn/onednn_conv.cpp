@@ -13,6 +13,7 @@
 
 #include "backends/onednn/channel_scale.h"
 #include "backends/onednn/depthwise_int8.h"
+#include "backends/onednn/im2col_int8.h"
 #include "backends/onednn/onednn_common.h"
 #include "backends/onednn/onednn_spatial.h"
 #include "backends/onednn/pointwise_gemv.h"
@@ -154,7 +155,7 @@ class ConvKernel : public OnednnKernel {
     std::string implementation() const override {
         if (!cur_) return std::string();
         if (cur_->gemv) return kGemvImpl;
-        if (cur_->own_1x1) return kInt8PointwiseImpl;
+        if (cur_->own_1x1) return cur_->im2col ? kInt8Im2colImpl : kInt8PointwiseImpl;
         if (cur_->own_dw) return kInt8DepthwiseImpl;
         return own_swish() ? cur_->impl + " + qat:swish" : cur_->impl;
     }
@@ -184,7 +185,10 @@ class ConvKernel : public OnednnKernel {
         ReorderCache src_reorder_prim, res_reorder_prim;
         bool gemv = false;     // pointwise_gemv.h instead of the primitive
         bool own_1x1 = false;  // pointwise_int8.h instead of the primitive
-        bool own_dw = false;   // depthwise_int8.h instead of the primitive
+        bool im2col = false;   // own_1x1 over the rows im2col_int8.h gathers (in cols)
+        Im2colGeometry cols_geom;
+        std::shared_ptr<void> cols;
+        bool own_dw = false;  // depthwise_int8.h instead of the primitive
         DepthwiseInt8Geometry dw_geom;
         PointwiseInt8Geometry geom;
         md_t res_nhwc_md;                   // own_1x1: the residual as the kernel reads it
@@ -277,6 +281,11 @@ class ConvKernel : public OnednnKernel {
         // ms in all; at batch 16, where the GEMV loop declines them, oneDNN's brgconv_1x1 remains).
         if (own_1x1_candidate(*x, mds[0], pb, pe, res_md)) {
             plan_own_1x1(*st, *x, mds[0]);
+            if (!probing_) prepare_own_1x1(*st);
+            return keep_state(std::move(st));
+        }
+        if (im2col_candidate(pb, pe)) {
+            plan_im2col(*st, *x, mds[0], pb);
             if (!probing_) prepare_own_1x1(*st);
             return keep_state(std::move(st));
         }
@@ -494,6 +503,7 @@ class ConvKernel : public OnednnKernel {
     static constexpr const char* kGemvImpl = "qat:gemv";
     static constexpr const char* kInt8PointwiseImpl = "qat:int8_1x1";
     static constexpr const char* kInt8DepthwiseImpl = "qat:int8_dw";
+    static constexpr const char* kInt8Im2colImpl = "qat:int8_im2col";
 
     // An INT8 1x1 convolution for pointwise_int8.h (swish / sigmoid post-ops, or its requantizing
     // path): no padding, a quantized residual if any. A requantizing one of a 1x1 input is the GEMV
@@ -523,6 +533,46 @@ class ConvKernel : public OnednnKernel {
         for (size_t i = 0; i < 2; ++i)
             if (c_.dilations[i] != 1 || pb[i] != k / 2 || pe[i] != k / 2) return false;
         return true;
+    }
+
+    // An INT8 convolution of at most kIm2colMaxTaps taps per output (C x kh x kw: an image's stem)
+    // that pointwise_int8.h takes as a 1x1 one over gathered rows: ungrouped, no dilation, no
+    // residual, larger than 1x1.
+    bool im2col_candidate(const std::vector<int64_t>& pb, const std::vector<int64_t>& pe) const {
+        if (!c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != 1 || q_.has_residual() || pointwise() ||
+            !pointwise_int8_available() || !im2col_int8_available())
+            return false;
+        const int64_t taps = c_.in_channels * c_.kernel[0] * c_.kernel[1];
+        if (taps > kIm2colMaxTaps || !pointwise_int8_fits(*info_, (taps + 3) / 4 * 4, c_.out_channels)) return false;
+        for (size_t i = 0; i < 2; ++i)
+            if (c_.dilations[i] != 1 || pb[i] >= c_.kernel[i] || pe[i] >= c_.kernel[i]) return false;
+        return true;
+    }
+
+    void plan_im2col(State& st, const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb) {
+        st.own_1x1 = st.im2col = true;
+        plan_channels_last(st, x_md);
+        Im2colGeometry& g = st.cols_geom;
+        g = {x.dim(0),     c_.in_channels, x.dim(2),      x.dim(3),      st.out_dims[2], st.out_dims[3],
+             c_.kernel[0], c_.kernel[1],   c_.strides[0], c_.strides[1], pb[0],          pb[1]};
+        // A padding tap holds the zero point as the input stores it (s8: its two's complement byte).
+        g.fill = static_cast<uint8_t>(q_.x_zero_point);
+        st.geom = {g.n, g.h, g.w, g.h, g.w, 1, 1};
+    }
+
+    // The weights as the 1x1 kernel reads the gathered rows: [M][kernel row][kernel column][C],
+    // zero-padded to whole dwords.
+    std::vector<int8_t> im2col_weights() const {
+        const int64_t m = c_.out_channels, c = c_.in_channels, kh = c_.kernel[0], kw = c_.kernel[1];
+        const int64_t kp = (c * kh * kw + 3) / 4 * 4;
+        const int8_t* w = node_.input(1)->constant().data<int8_t>();  // ONNX [M][C][kh][kw]
+        std::vector<int8_t> out(static_cast<size_t>(m * kp), 0);
+        for (int64_t o = 0; o < m; ++o)
+            for (int64_t ch = 0; ch < c; ++ch)
+                for (int64_t y = 0; y < kh; ++y)
+                    for (int64_t x = 0; x < kw; ++x)
+                        out[static_cast<size_t>(o * kp + (y * kw + x) * c + ch)] = w[((o * c + ch) * kh + y) * kw + x];
+        return out;
     }
 
     void plan_own_dw(State& st, const Tensor& x, const md_t& x_md) {
@@ -583,16 +633,28 @@ class ConvKernel : public OnednnKernel {
         prepare_channels_last(st);
         if (st.res_md && !(st.res_nhwc_md == st.res_md) && !st.res_scratch)
             st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
+        if (st.im2col && !st.cols)
+            st.cols = aligned_alloc_bytes(static_cast<size_t>(st.geom.n * st.geom.h * st.geom.w) *
+                                          static_cast<size_t>(st.cols_geom.row_bytes()));
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
         if (own_1x1_ && own_1x1_->x_is_u8() == x_is_u8) return;
         own_1x1_ = std::make_unique<PointwiseInt8>();
         const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
-        own_1x1_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_,
-                       x_is_u8);
+        if (st.im2col) {
+            own_1x1_->init(im2col_weights().data(), c_.out_channels, st.cols_geom.row_bytes(), bias, *info_, x_is_u8);
+        } else {
+            own_1x1_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_,
+                           x_is_u8);
+        }
     }
 
     Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
         const void* xdata = channels_last_input(st, x);
+        if (st.im2col) {
+            im2col_int8(st.cols_geom, static_cast<const uint8_t*>(xdata), static_cast<uint8_t*>(st.cols.get()),
+                        ctx.num_threads());
+            xdata = st.cols.get();
+        }
         const DataType out_t = q_.out_type();
         const Tensor* r = q_.has_residual() ? ctx.input(3) : nullptr;
         const void* rdata = r ? r->raw_data() : nullptr;

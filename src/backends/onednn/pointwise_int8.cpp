@@ -32,6 +32,9 @@ constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 // lose to brgconv_1x1 or tie (MobileNetV2's 32 -> 16 projection at 112x112: 0.63-0.67x, 96 -> 24
 // at 56x56: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no faster.
 constexpr int64_t kRequantMinChannels = 64;
+// A swish or sigmoid alone from 32 outputs (a 32-channel packed block): 112x112x28 -> 32 with swish
+// 100 -> 85 us on two threads against the general epilogue (docs/BENCHMARKS.md).
+constexpr int64_t kActRequantMinChannels = 32;
 constexpr int64_t kChannelSplitWeightBytes = 256 * 1024;  // run(): the requantizing path's thread split
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -449,9 +452,9 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     x_u8_ = x_is_u8;
     info_ = info;
     const int64_t mp = round_up(m, 16), blocks = (mp + kBlock - 1) / kBlock;
-    // A swish or sigmoid alone takes the requantizing path too from 64 outputs (its activation in
+    // A swish or sigmoid alone takes the requantizing path too from 32 outputs (its activation in
     // real units before the output scale); other chains with them the general epilogue.
-    act_ = m >= kRequantMinChannels ? activation_mode(info) : kPlain;
+    act_ = m >= kActRequantMinChannels ? activation_mode(info) : kPlain;
     requant_ = pointwise_int8_requantizes(info) || act_ != kPlain;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
     // 2 or 4 registers of the requantizing path, in the order its lane-wise packs give back

@@ -8,12 +8,13 @@
 //   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
 //   1x1 input) take it too.
 // - The requantizing path: a quantized output, an optional residual add first, then at most one
-//   relu or clip, 64 output channels or more (also a swish or a sigmoid alone: in real units, then
-//   the output scale and zero point in one multiply-add, before the packs). The sums go to output units with one multiply-add
-//   (scale and bias divided by the output scale, its zero point in the bias; the residual with a
-//   second one), and four registers of int32 become 64 output bytes with two lane-wise packs, the
-//   bounds of the relu / clip applied on the bytes; the weights' columns are packed in the order
-//   those packs give back, so no permute is needed (the residual's bytes are shuffled into it).
+//   relu or clip, 64 output channels or more (also a swish or a sigmoid alone, from 32 outputs:
+//   in real units, then the output scale and zero point, before the packs). The sums go to output
+//   units with one multiply-add (scale and bias divided by the output scale, its zero point in the
+//   bias; the residual with a second one), and four registers of int32 become 64 output bytes with
+//   two lane-wise packs, the bounds of the relu / clip applied on the bytes; the weights' columns
+//   are packed in the order those packs give back, so no permute is needed (the residual's bytes
+//   are shuffled into it).
 //   Per layer it runs at 0.94-1.20x brgconv_1x1 on MobileNetV2's and ResNet-50's shapes, and it
 //   splits the pixels between the threads as our depthwise kernel splits the rows, so each core
 //   reads what it wrote (docs/BENCHMARKS.md).

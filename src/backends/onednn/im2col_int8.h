@@ -1,0 +1,35 @@
+// The rows of an INT8 convolution with few input taps per output (C x kh x kw <= 64: the 3x3
+// stride-2 stem of an RGB image, 27 taps) as a 1x1 convolution's input: each output pixel's taps
+// gathered into one row of Kp bytes (C x kh x kw rounded up to whole dwords, channels-last order
+// within each kernel row), so pointwise_int8.h runs the product and the epilogue (the conv kernel,
+// onednn_conv.cpp: `qat:int8_im2col`). oneDNN 2.6's brgconv spends ~0.2 ms on EfficientNet-B0's
+// 224x224 stem with swish at batch 1; this gather plus the 1x1 kernel ~0.1 ms (docs/BENCHMARKS.md).
+//
+// A row is built in one AVX-512 register: per kernel row inside the image, one masked load of its
+// contiguous inside columns (C x kw bytes at most) into the bytes of that kernel row; padding taps
+// and the dword tail hold the input zero point's byte (a zero in real units; the 1x1 kernel takes
+// the zero point's term back per output channel). One masked store per row.
+#pragma once
+
+#include <cstdint>
+
+namespace qat::onednn {
+
+inline constexpr int64_t kIm2colMaxTaps = 64;
+
+struct Im2colGeometry {
+    int64_t n = 1, c = 0, in_h = 0, in_w = 0;  // the input, channels-last bytes
+    int64_t h = 0, w = 0;                      // output pixels
+    int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
+    uint8_t fill = 0;  // the byte of a padding tap: the input's zero point as stored
+    int64_t row_bytes() const { return (c * kh * kw + 3) / 4 * 4; }
+};
+
+// Whether this machine has the gather (AVX-512 F and BW).
+bool im2col_int8_available();
+
+// x: n x in_h x in_w x c bytes; rows: n x h x w x row_bytes(). Runs on up to `threads` OpenMP
+// threads (whole output rows each).
+void im2col_int8(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows, int threads);
+
+}  // namespace qat::onednn
