@@ -588,9 +588,15 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
         c.m = 144;
         c.xt = D::kInt8;
     });
-    add("8 -> 112 (a 48-channel block)", [](QCase& c) {
+    add("8 -> 112 (a 48-channel block, computed as 64 and stored masked)", [](QCase& c) {
         c.x = {1, 8, 6, 6};
         c.m = 112;
+    });
+    add("24 -> 48 (one 48-channel block as 64), s8 input, swish (from 32 outputs)", [](QCase& c) {
+        c.x = {1, 24, 7, 5};
+        c.m = 48;
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
     });
     add("40 -> 120 (a 56-channel block, masked)", [](QCase& c) {
         c.x = {1, 40, 4, 5};

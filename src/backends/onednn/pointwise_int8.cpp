@@ -451,11 +451,16 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     k_ = k;
     x_u8_ = x_is_u8;
     info_ = info;
-    const int64_t mp = round_up(m, 16), blocks = (mp + kBlock - 1) / kBlock;
     // A swish or sigmoid alone takes the requantizing path too from 32 outputs (its activation in
     // real units before the output scale); other chains with them the general epilogue.
     act_ = m >= kActRequantMinChannels ? activation_mode(info) : kPlain;
     requant_ = pointwise_int8_requantizes(info) || act_ != kPlain;
+    // On the requantizing path a last block of 48 channels is computed as 64 (16 columns of zero
+    // weights, its store masked): the unpacked 3-register tile ran 14x14x672 -> 112 at 0.70x
+    // brgconv_1x1, the packed 4-register one at 0.92-0.95x (docs/BENCHMARKS.md).
+    mp_ = round_up(m, 16);
+    if (requant_ && mp_ % kBlock == 48) mp_ += 16;
+    const int64_t mp = mp_, blocks = (mp + kBlock - 1) / kBlock;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
     // 2 or 4 registers of the requantizing path, in the order its lane-wise packs give back
     // (tile_q): register j, dword d (o = 16 j + d) ends up as byte 4 NR (d / 4) + 4 j + d % 4.
@@ -537,7 +542,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     const bool y_u8 = info_.out_dtype == DataType::kUint8;
 
     const int64_t pixels = g.n * g.h * g.w, k4 = k_ / 4;
-    const int64_t mp = round_up(m_, 16), blocks = (mp + kBlock - 1) / kBlock;
+    const int64_t mp = mp_, blocks = (mp + kBlock - 1) / kBlock;
     const auto* xb = static_cast<const uint8_t*>(x);
     const auto* rb = static_cast<const uint8_t*>(residual);
     auto* yb = static_cast<uint8_t*>(y);
