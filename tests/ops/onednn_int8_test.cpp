@@ -1329,6 +1329,62 @@ TEST(OnednnInt8, QMulChannelScaleOwnLoop) {
     }
 }
 
+// The INT8 global average pool of a channels-last tensor on our loop (global_pool.h): an identity
+// 1x1 QConv hands the graph's int8 input over channels-last (exactly; after a ReLU in u8
+// storage; or as uint8 with zero point 7 (x_scale = y_scale / 2: 2x + 7, saturated)), then
+// QGlobalAveragePool to int8 / uint8 / float. Channel counts with a 16- and a 32-channel tail and
+// under 16, images split between 2 threads (256 KB and more) and whole images per thread, and
+// runs of more than 128 pixels (the int16 partial sums). Within one step of the reference, on at
+// most 2% of the outputs.
+TEST(OnednnInt8, QGlobalAveragePoolOwnLoop) {
+    QAT_REQUIRE_ONEDNN();
+    struct C {
+        int64_t n, c, h, w;
+        int x_kind;  // 0 int8, 1 int8 after a ReLU (u8 storage), 2 uint8 with zero point 7
+        int out, yzp;
+    };
+    for (const C& c : {C{2, 32, 12, 12, 0, fused::kOnnxInt8, 0}, C{1, 40, 9, 7, 1, fused::kOnnxInt8, -4},
+                       C{3, 8, 5, 5, 2, fused::kOnnxUint8, 100}, C{1, 48, 80, 80, 0, fused::kOnnxInt8, 3},
+                       C{1, 144, 6, 6, 0, fused::kOnnxInt8, 1}, C{1, 80, 40, 40, 2, fused::kOnnxFloat, 0},
+                       C{2, 528, 4, 4, 1, fused::kOnnxUint8, 0}}) {
+        SCOPED_TRACE("N " + std::to_string(c.n) + " C " + std::to_string(c.c) + " " + std::to_string(c.h) + "x" +
+                     std::to_string(c.w) + " activation " + std::to_string(c.x_kind) + " out " + std::to_string(c.out) +
+                     " zp " + std::to_string(c.yzp));
+        ir::Graph g;
+        const float xs = 0.03f;
+        ir::Value* x = g.add_input("x", DataType::kInt8, Shape{Dim::symbolic("N"), c.c, c.h, c.w});
+        Tensor eye = Tensor::zeros(DataType::kInt8, {c.c, c.c, 1, 1});
+        for (int64_t i = 0; i < c.c; ++i) eye.data<int8_t>()[i * c.c + i] = 1;
+        ir::Node* id = g.add_node(fused::kQConv, {x, constant(g, "eye", eye)}, {"act"}, "act", fused::kDomain);
+        id->set_attr("x_scale", f32(c.x_kind == 2 ? 2 * xs : xs));
+        id->set_attr("w_scales", floats({1.0f}));
+        id->set_attr("y_scale", f32(xs));
+        id->set_attr("out_dtype", i64(c.x_kind == 2 ? fused::kOnnxUint8 : fused::kOnnxInt8));
+        if (c.x_kind == 2) id->set_attr("y_zero_point", i64(7));
+        if (c.x_kind == 1) id->set_attr("post_ops", strs({"relu"}));
+        id->output(0)->set_shape(Shape{Dim::symbolic("N"), c.c, c.h, c.w});
+        ir::Node* p = g.add_node(fused::kQGlobalAveragePool, {id->output(0)}, {"y"}, "gap", fused::kDomain);
+        p->set_attr("x_scale", f32(xs));
+        p->set_attr("x_zero_point", i64(c.x_kind == 2 ? 7 : 0));
+        p->set_attr("out_dtype", i64(c.out));
+        if (c.out != fused::kOnnxFloat) {
+            p->set_attr("y_scale", f32(0.004f));
+            p->set_attr("y_zero_point", i64(c.yzp));
+        }
+        p->output(0)->set_shape(Shape{Dim::symbolic("N"), c.c, 1, 1});
+        g.add_output(p->output(0));
+        Expect e;
+        e.threads = 2;
+        e.max_differ_share = 0.02;
+        if (has_vnni_kernel()) {
+            e.impls = {{"gap", "qat:gap_q8_nhwc"}};
+        } else {
+            std::printf("[ INFO     ] no AVX-512 here: the pool runs on oneDNN, impl not checked\n");
+        }
+        check_against_ref(g, {rand_q(DataType::kInt8, {c.n, c.c, c.h, c.w}, 7, -128, 127)}, e);
+    }
+}
+
 // Swish 1x1 convolutions (pointwise_int8.h) between oneDNN ones: channels-last in and out, a
 // residual accumulated in place over its buffer when this op is its last reader, or into a new
 // buffer when the residual is also a graph output; dynamic batch, 2 threads.

@@ -20,4 +20,31 @@ int64_t global_avg_pool_scratch(int64_t c, int threads);
 // `threads` OpenMP threads; scratch: global_avg_pool_scratch(c, threads) floats, 4 KB aligned.
 void global_avg_pool_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, float* y, int threads, float* scratch);
 
+// The quantized one (QGlobalAveragePool of an int8 / uint8 channels-last tensor; oneDNN's int8
+// pooling took 12-18 us for EfficientNet-B0's 112x112x32 and 56x56x144 squeeze-and-excitation
+// inputs at batch 1, this loop 4-6 us): exact sums of the bytes, 64 channels per pass in AVX-512
+// registers (runs of 128 pixels as int16, then widened into int32), then per channel in double
+// x_scale * (sum - hw * x_zp) / hw, to float, divided by y_scale and rounded half to even (+ y_zp,
+// saturated), or kept as a float. The reference sums the dequantized floats in double: the same
+// mean up to rounding, one step apart at most next to a tie.
+struct GapQ8 {
+    bool x_u8 = false;  // byte storage of x (else int8)
+    int32_t x_zero_point = 0;
+    float x_scale = 1;
+    int out = 1;  // 0: float output, 1: int8, 2: uint8
+    float y_scale = 1;
+    int32_t y_zero_point = 0;
+};
+
+// Whether global_avg_pool_q8_nhwc has its vector path on this machine (AVX-512 F and BW).
+bool global_avg_pool_q8_available();
+
+// int32 values of scratch global_avg_pool_q8_nhwc needs for `threads` threads.
+int64_t global_avg_pool_q8_scratch(int64_t c, int threads);
+
+// x: n x hw x c bytes; y: n x c values of q.out's type. Threads as global_avg_pool_nhwc; scratch:
+// global_avg_pool_q8_scratch(c, threads) int32, 4 KB aligned.
+void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, const void* x, void* y, int threads,
+                             int32_t* scratch);
+
 }  // namespace qat::onednn

@@ -128,6 +128,21 @@ class PoolKernel : public OnednnKernel {
             impl_ = "qat:gap_nhwc";
             return OkStatus();
         }
+        // The quantized one likewise (4-D, int8 / uint8 channels-last).
+        own_qgap_ = kind_ == PoolKind::kQGlobalAvg && x->rank() == 4 && is_channels_last(mds[0]) &&
+                    (mds[0].data_type() == dt::s8 || mds[0].data_type() == dt::u8) && global_avg_pool_q8_available();
+        if (own_qgap_) {
+            qgap_.x_u8 = mds[0].data_type() == dt::u8;
+            qgap_.x_zero_point = p_.xz;
+            qgap_.x_scale = p_.xs;
+            qgap_.out = p_.out_dtype == ir::fused::kOnnxFloat ? 0 : p_.out_dtype == ir::fused::kOnnxUint8 ? 2 : 1;
+            qgap_.y_scale = p_.ys;
+            qgap_.y_zero_point = p_.yz;
+            out_dtype_ = qgap_.out == 0 ? DataType::kFloat32 : qgap_.out == 2 ? DataType::kUint8 : DataType::kInt8;
+            dst_md_ = plain_md(out_dims_, to_dnnl(out_dtype_));
+            impl_ = "qat:gap_q8_nhwc";
+            return OkStatus();
+        }
 
         dnnl::algorithm alg = (kind_ == PoolKind::kMax || kind_ == PoolKind::kGlobalMax) ? dnnl::algorithm::pooling_max
                               : p_.include_pad ? dnnl::algorithm::pooling_avg_include_padding
@@ -199,6 +214,18 @@ class PoolKernel : public OnednnKernel {
                                  static_cast<float*>(gap_scratch_.get()));
             return declare_layout(ctx, 0, dst_md_);
         }
+        if (own_qgap_) {
+            const int threads = std::max(1, ctx.num_threads());
+            const size_t need = static_cast<size_t>(global_avg_pool_q8_scratch(x.dim(1), threads)) * sizeof(int32_t);
+            if (gap_scratch_bytes_ < need) {
+                gap_scratch_ = aligned_alloc_bytes(need);
+                gap_scratch_bytes_ = need;
+            }
+            Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+            global_avg_pool_q8_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), qgap_, x.raw_data(), out->raw_data(),
+                                    threads, static_cast<int32_t*>(gap_scratch_.get()));
+            return declare_layout(ctx, 0, dst_md_);
+        }
         std::unordered_map<int, dnnl::memory> args;
         if (dq_) {
             std::unordered_map<int, dnnl::memory> rargs{{DNNL_ARG_FROM, x_mem_.get(src_in_, x.raw_data())},
@@ -247,6 +274,8 @@ class PoolKernel : public OnednnKernel {
     MemCache x_mem_, src_mem_, dst_mem_;
     std::string impl_;  // oneDNN's implementation name, for the profile
     bool own_gap_ = false;
+    bool own_qgap_ = false;  // the quantized one on global_pool.h's loop
+    GapQ8 qgap_;
     std::shared_ptr<void> gap_scratch_;  // per-thread partial sums (global_pool.h)
     size_t gap_scratch_bytes_ = 0;
 };
