@@ -529,6 +529,16 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
         rq_lo_ = bound(info.clip_min);
         rq_hi_ = bound(info.clip_max);
     }
+    // On the requantizing path the zero point's term goes into the bias where the sums convert to
+    // float exactly (|sum| <= K x 255 x 128 <= 2^24): one integer subtraction less per 16 outputs
+    // (of ~20 with swish). The folded term's float rounding is a constant offset per channel of
+    // ~1e-7 of it, ~1e-4 of an output step at most on EfficientNet-B0's layers.
+    if (requant_ && !comp_.empty() && k * 255 * 128 <= (int64_t{1} << 24)) {
+        for (size_t i = 0; i < comp_.size(); ++i)
+            bias_[i] = static_cast<float>(static_cast<double>(bias_[i]) -
+                                          static_cast<double>(comp_[i]) * static_cast<double>(scale_[i]));
+        comp_.clear();
+    }
     // The residual in output units: r * (r_scale / y_scale), its zero point's term in the bias.
     rq_res_scale_ = info.residual_scale * inv_y;
     if (requant_ && info.has_residual())
