@@ -1,7 +1,5 @@
 #include "backends/onednn/im2col_int8.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #if defined(__x86_64__)
@@ -18,7 +16,6 @@ namespace {
 constexpr uint64_t low_bits(int64_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
 
 #if defined(__x86_64__)
-// Output rows [r0, r1) of the flattened (image, row) range.
 __attribute__((target("avx512f,avx512bw"))) void gather_rows(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows,
                                                              int64_t r0, int64_t r1) {
     const int64_t seg = g.c * g.kw, kp = g.row_bytes();
@@ -26,7 +23,7 @@ __attribute__((target("avx512f,avx512bw"))) void gather_rows(const Im2colGeometr
     const __mmask64 store = low_bits(kp);
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / g.h, oh = r % g.h;
-        uint8_t* out = rows + r * g.w * kp;
+        uint8_t* out = rows + (r - r0) * g.w * kp;
         for (int64_t ow = 0; ow < g.w; ++ow, out += kp) {
             const int64_t iw0 = ow * g.stride_w - g.pad_l;
             // The kernel columns inside the image: [kx0, kx1).
@@ -63,18 +60,11 @@ bool im2col_int8_available() {
 #endif
 }
 
-void im2col_int8(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows, int threads) {
+void im2col_int8_rows(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows, int64_t r0, int64_t r1) {
 #if defined(__x86_64__)
-    const int64_t total = g.n * g.h;
-    const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, total)));
-    if (nt == 1) return gather_rows(g, x, rows, 0, total);
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num();
-        gather_rows(g, x, rows, total * t / nt, total * (t + 1) / nt);
-    }
+    gather_rows(g, x, rows, r0, r1);
 #else
-    (void)g, (void)x, (void)rows, (void)threads;
+    (void)g, (void)x, (void)rows, (void)r0, (void)r1;
 #endif
 }
 

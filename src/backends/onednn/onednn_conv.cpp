@@ -6,6 +6,8 @@
 // layout it arrives in and reordered only when the primitive wants another one. A residual
 // ("add" post-op) is accumulated with oneDNN's sum post-op into the output buffer, which is the
 // residual's own buffer when this op is its last reader.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -634,8 +636,7 @@ class ConvKernel : public OnednnKernel {
         if (st.res_md && !(st.res_nhwc_md == st.res_md) && !st.res_scratch)
             st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
         if (st.im2col && !st.cols)
-            st.cols = aligned_alloc_bytes(static_cast<size_t>(st.geom.n * st.geom.h * st.geom.w) *
-                                          static_cast<size_t>(st.cols_geom.row_bytes()));
+            st.cols = aligned_alloc_bytes(static_cast<size_t>(im2col_chunk_bytes(st) * std::max(1, st.threads)));
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
         if (own_1x1_ && own_1x1_->x_is_u8() == x_is_u8) return;
         own_1x1_ = std::make_unique<PointwiseInt8>();
@@ -648,13 +649,46 @@ class ConvKernel : public OnednnKernel {
         }
     }
 
-    Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
-        const void* xdata = channels_last_input(st, x);
-        if (st.im2col) {
-            im2col_int8(st.cols_geom, static_cast<const uint8_t*>(xdata), static_cast<uint8_t*>(st.cols.get()),
-                        ctx.num_threads());
-            xdata = st.cols.get();
+    // Output rows per gathered chunk (~16 KB of rows, which stay in L1 for the product), and the
+    // bytes of a thread's chunk buffer (whole pages: threads do not share one).
+    static int64_t im2col_chunk_rows(const State& st) {
+        return std::max<int64_t>(1, 16384 / (st.cols_geom.w * st.cols_geom.row_bytes()));
+    }
+    static int64_t im2col_chunk_bytes(const State& st) {
+        const int64_t b = im2col_chunk_rows(st) * st.cols_geom.w * st.cols_geom.row_bytes();
+        return (b + 4095) / 4096 * 4096;
+    }
+
+    // Each thread gathers its output rows chunk by chunk and runs the 1x1 kernel on each (one
+    // thread per call) while the chunk is in L1.
+    Status run_im2col(runtime::KernelContext& ctx, State& st, const Tensor& x) {
+        const auto* xdata = static_cast<const uint8_t*>(channels_last_input(st, x));
+        Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
+        auto* y = static_cast<uint8_t*>(out->raw_data());
+        const Im2colGeometry& g = st.cols_geom;
+        const int64_t total = g.n * g.h, chunk = im2col_chunk_rows(st), row_out = g.w * c_.out_channels;
+        const int nt = static_cast<int>(std::clamp<int64_t>(std::min(ctx.num_threads(), st.threads), 1, total));
+        auto work = [&](int t) {
+            uint8_t* buf = static_cast<uint8_t*>(st.cols.get()) + t * im2col_chunk_bytes(st);
+            for (int64_t r = total * t / nt, r1 = total * (t + 1) / nt; r < r1; r += chunk) {
+                const int64_t e = std::min(r1, r + chunk);
+                im2col_int8_rows(g, xdata, buf, r, e);
+                const PointwiseInt8Geometry cg{1, e - r, g.w, e - r, g.w, 1, 1};
+                own_1x1_->run(cg, buf, nullptr, false, y + r * row_out, 1);
+            }
+        };
+        if (nt == 1) {
+            work(0);
+        } else {
+#pragma omp parallel num_threads(nt)
+            work(omp_get_thread_num());
         }
+        return declare_layout(ctx, 0, st.dst_md);
+    }
+
+    Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
+        if (st.im2col) return run_im2col(ctx, st, x);
+        const void* xdata = channels_last_input(st, x);
         const DataType out_t = q_.out_type();
         const Tensor* r = q_.has_residual() ? ctx.input(3) : nullptr;
         const void* rdata = r ? r->raw_data() : nullptr;
