@@ -6,12 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "backends/onednn/avx512.h"
 
 namespace qat::onednn {
 namespace {
@@ -56,15 +51,7 @@ void scale_pixels_plain(const uint8_t* x, const float* m, int64_t pixels, int64_
 
 }  // namespace
 
-bool channel_scale_q8_available() {
-#if defined(__x86_64__)
-    static const bool ok =
-        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    return ok;
-#else
-    return false;
-#endif
-}
+bool channel_scale_q8_available() { return avx512bw_available(); }
 
 void channel_scale_q8(const ChannelScaleShape& s, const ChannelScaleQ8& q, const void* x, const void* g, void* y,
                       int threads) {

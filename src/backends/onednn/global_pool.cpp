@@ -5,11 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/onednn/avx512.h"
+
 #if defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
 #define QAT_GAP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define QAT_GAP_CLONES
@@ -172,15 +170,7 @@ void global_avg_pool_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, floa
     }
 }
 
-bool global_avg_pool_q8_available() {
-#if defined(__x86_64__)
-    static const bool ok =
-        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    return ok;
-#else
-    return false;
-#endif
-}
+bool global_avg_pool_q8_available() { return avx512bw_available(); }
 
 int64_t global_avg_pool_q8_scratch(int64_t c, int threads) { return slice(c) * std::max(1, threads); }
 

@@ -2,12 +2,7 @@
 
 #include <algorithm>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "backends/onednn/avx512.h"
 
 namespace qat::onednn {
 namespace {
@@ -51,14 +46,7 @@ __attribute__((target("avx512f,avx512bw"))) void gather_rows(const Im2colGeometr
 
 }  // namespace
 
-bool im2col_int8_available() {
-#if defined(__x86_64__)
-    static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    return ok;
-#else
-    return false;
-#endif
-}
+bool im2col_int8_available() { return avx512bw_available(); }
 
 void im2col_int8_rows(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows, int64_t r0, int64_t r1) {
 #if defined(__x86_64__)

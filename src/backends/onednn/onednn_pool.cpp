@@ -204,26 +204,20 @@ class PoolKernel : public OnednnKernel {
         const Tensor& x = *ctx.input(0);
         if (own_gap_) {
             const int threads = std::max(1, ctx.num_threads());
-            const size_t need = static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * sizeof(float);
-            if (gap_scratch_bytes_ < need) {
-                gap_scratch_ = aligned_alloc_bytes(need);
-                gap_scratch_bytes_ = need;
-            }
+            void* scratch =
+                gap_scratch(static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * sizeof(float));
             Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
             global_avg_pool_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), x.data<float>(), out->data<float>(), threads,
-                                 static_cast<float*>(gap_scratch_.get()));
+                                 static_cast<float*>(scratch));
             return declare_layout(ctx, 0, dst_md_);
         }
         if (own_qgap_) {
             const int threads = std::max(1, ctx.num_threads());
-            const size_t need = static_cast<size_t>(global_avg_pool_q8_scratch(x.dim(1), threads)) * sizeof(int32_t);
-            if (gap_scratch_bytes_ < need) {
-                gap_scratch_ = aligned_alloc_bytes(need);
-                gap_scratch_bytes_ = need;
-            }
+            void* scratch =
+                gap_scratch(static_cast<size_t>(global_avg_pool_q8_scratch(x.dim(1), threads)) * sizeof(int32_t));
             Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
             global_avg_pool_q8_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), qgap_, x.raw_data(), out->raw_data(),
-                                    threads, static_cast<int32_t*>(gap_scratch_.get()));
+                                    threads, static_cast<int32_t*>(scratch));
             return declare_layout(ctx, 0, dst_md_);
         }
         std::unordered_map<int, dnnl::memory> args;
@@ -273,6 +267,15 @@ class PoolKernel : public OnednnKernel {
     int32_t zp_val_ = 0;
     MemCache x_mem_, src_mem_, dst_mem_;
     std::string impl_;  // oneDNN's implementation name, for the profile
+    // The global pool loops' per-thread scratch, grown to `need` bytes on first use.
+    void* gap_scratch(size_t need) {
+        if (gap_scratch_bytes_ < need) {
+            gap_scratch_ = aligned_alloc_bytes(need);
+            gap_scratch_bytes_ = need;
+        }
+        return gap_scratch_.get();
+    }
+
     bool own_gap_ = false;
     bool own_qgap_ = false;  // the quantized one on global_pool.h's loop
     GapQ8 qgap_;

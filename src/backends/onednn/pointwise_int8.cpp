@@ -8,14 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "backends/onednn/avx512.h"
 #include "backends/onednn/swish.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own undefined-vector helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
 
 namespace qat::onednn {
 namespace {
