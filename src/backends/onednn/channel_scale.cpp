@@ -54,10 +54,11 @@ void scale_pixels_plain(const uint8_t* x, const float* m, int64_t pixels, int64_
 bool channel_scale_q8_available() { return avx512bw_available(); }
 
 void channel_scale_q8(const ChannelScaleShape& s, const ChannelScaleQ8& q, const void* x, const void* g, void* y,
-                      int threads) {
+                      int threads, std::vector<float>* multipliers) {
     // One multiplier per channel and sample: the gate's real value times x_scale / y_scale.
     const int64_t gates = s.gate_per_sample ? s.n : 1;
-    std::vector<float> m(static_cast<size_t>(gates * s.c));
+    std::vector<float>& m = *multipliers;
+    m.resize(static_cast<size_t>(gates * s.c));
     const uint8_t* gb = static_cast<const uint8_t*>(g);
     const float k = q.x_scale / q.y_scale;
     for (size_t i = 0; i < m.size(); ++i) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace qat::onednn {
 
@@ -39,8 +40,9 @@ struct ChannelScaleQ8 {
 bool channel_scale_q8_available();
 
 // NHWC only (s.channels_last); runs on up to `threads` OpenMP threads, each on a contiguous range
-// of pixels. x and y may be the same buffer when both have the same storage type.
+// of pixels. x and y may be the same buffer when both have the same storage type. multipliers:
+// the caller's scratch (kept between runs), resized to a float per gate value.
 void channel_scale_q8(const ChannelScaleShape& s, const ChannelScaleQ8& q, const void* x, const void* g, void* y,
-                      int threads);
+                      int threads, std::vector<float>* multipliers);
 
 }  // namespace qat::onednn

@@ -341,7 +341,8 @@ class BinaryKernel : public OnednnKernel {
             out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         }
         if (q)
-            channel_scale_q8(*scale_, qscale_, t0.raw_data(), t1.raw_data(), out->raw_data(), ctx.num_threads());
+            channel_scale_q8(*scale_, qscale_, t0.raw_data(), t1.raw_data(), out->raw_data(), ctx.num_threads(),
+                             &qscale_multipliers_);
         else
             channel_scale_f32(*scale_, t0.data<float>(), t1.data<float>(), out->data<float>());
         return declare_layout(ctx, 0, dst_md_);
@@ -349,6 +350,7 @@ class BinaryKernel : public OnednnKernel {
 
     std::optional<ChannelScaleShape> scale_;
     ChannelScaleQ8 qscale_;
+    std::vector<float> qscale_multipliers_;  // channel_scale_q8's scratch
     std::string impl_;
     BinKind kind_;
     QBinaryParams q_;
