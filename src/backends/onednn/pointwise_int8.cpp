@@ -256,13 +256,13 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
                 if constexpr (kRes) f = _mm512_fmadd_ps(rv[j], _mm512_set1_ps(q.res_scale), f);
                 v[j] = to_output<kMode>(f, q);
             }
-            // Saturating packs, then the bounds (which lie within the type's range) on the bytes.
+            // Saturating packs, then the bounds (which lie within the type's range) on the bytes;
+            // a swish or sigmoid has none (the packs' saturation is the type's range).
             const __m512i a = _mm512_packs_epi32(v[0], v[1]), b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : a;
-            __m512i out;
-            if (q.y_u8)
-                out = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(a, b), lo8), hi8);
-            else
-                out = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(a, b), lo8), hi8);
+            __m512i out = q.y_u8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
+            if constexpr (kMode == kPlain || kMode == kResidual)
+                out = q.y_u8 ? _mm512_min_epu8(_mm512_max_epu8(out, lo8), hi8)
+                             : _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
             // Two registers: each lane holds its 8 bytes twice; the even qwords are the 32.
             if constexpr (NR == 2) out = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), out);
             if (left >= kWidth && NR == 4)
