@@ -136,8 +136,10 @@ void global_avg_pool_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, floa
     const float inv = 1.0f / static_cast<float>(hw);
     const int nt = std::max(1, threads);
     if (n >= nt || hw * c < kSplitMin || nt == 1) {
-        // Whole images per thread: each output row is written by one thread.
-#pragma omp parallel for schedule(static) num_threads(nt)
+        // Whole images per thread: each output row is written by one thread; one image runs on
+        // the calling thread (no fork).
+        const int used = static_cast<int>(std::min<int64_t>(nt, n));
+#pragma omp parallel for schedule(static) num_threads(used) if (used > 1)
         for (int64_t b = 0; b < n; ++b) {
             float* out = y + b * c;
             std::fill(out, out + c, 0.0f);
@@ -184,7 +186,9 @@ void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, c
     // Images under 256 KB stay on one thread: the fork / join (~3 us) costs more than half the
     // sum (~55 KB per us on one thread).
     if (n >= nt || hw * c < 256 * 1024 || nt == 1) {
-#pragma omp parallel for schedule(static) num_threads(nt)
+        // Whole images per thread; one image runs on the calling thread (no fork).
+        const int used = static_cast<int>(std::min<int64_t>(nt, n));
+#pragma omp parallel for schedule(static) num_threads(used) if (used > 1)
         for (int64_t b = 0; b < n; ++b) {
             int32_t* acc = scratch + omp_get_thread_num() * s;
             std::fill(acc, acc + c, 0);
