@@ -854,6 +854,21 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
+    // A last part of at most 32 channels after blocks of 64 runs as a block of 32.
+    add("160 channels (64 + 64 + a full 32-channel tail), relu, s8", [](QCase& c) {
+        c.x = {1, 160, 7, 6};
+        c.m = c.group = 160;
+        c.xt = D::kInt8;
+        c.post_ops = {"relu"};
+    });
+    add("72 channels (64 + a tail of 8), stride 2, swish, uint8 output with zero point 9", [](QCase& c) {
+        c.x = {2, 72, 9, 8};
+        c.m = c.group = 72;
+        c.strides = {2, 2};
+        c.post_ops = {"swish"};
+        c.out = fused::kOnnxUint8;
+        c.yzp = 9;
+    });
     add("5x5, stride 1, relu, 96 channels, 9x3 (3 outputs wide)", [](QCase& c) {
         c.x = {1, 96, 9, 3};
         five_by_five(c);

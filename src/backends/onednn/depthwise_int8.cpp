@@ -228,8 +228,9 @@ QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, 
 // register file: built columns go to a ring of five on the stack (one new column per output at
 // stride 1, two at stride 2) and are read back for the products.
 template <class V, bool kFlip, int kStride, bool kSwish, int kK>
-QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t blocks, const uint8_t* x,
-                       uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed, const Requant f) {
+QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t channels, const int64_t blocks,
+                       const uint8_t* x, uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed,
+                       const Requant f) {
     using I = typename V::I;
     using F = typename V::F;
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
@@ -251,7 +252,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
         uint8_t* yr = y + r * g.w * C;
         for (int64_t b = 0; b < blocks; ++b) {
             const int8_t* wb = packed + b * kBlockBytes;
-            const typename V::M mask = V::mask(C - b * kW);
+            const typename V::M mask = V::mask(channels - b * kW);
             const uint8_t* rb[kK];
             for (int k = 0; k < kK; ++k) rb[k] = rows[k] ? rows[k] + b * kW : nullptr;
             F s[4], bias[4];
@@ -307,8 +308,8 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     }
 }
 
-using RunFn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t,
-                       const int8_t*, const Requant);
+using RunFn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t,
+                       int64_t, const int8_t*, const Requant);
 
 template <int kK, bool kSwish, int kStride>
 RunFn run_of(bool ymm, bool s8) {
@@ -349,42 +350,46 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     swish_ = info.post_ops.size() == 1 && info.post_ops[0] == ir::fused::PostOp::kSwish;
     inv_y_ = 1.0f / info.y_scale;
     // Blocks of 32 channels for 32 and 96 (where a last 64-channel block would idle half of its
-    // lanes: 96 channels 1.6x oneDNN in blocks of 64, 2.2x in blocks of 32); elsewhere the wider
-    // block measured faster even with a partly idle last block (144 channels: 1.75x oneDNN in
-    // blocks of 64, 1.44x in blocks of 32; 672: 2.24x against 2.00x; docs/BENCHMARKS.md).
-    width_ = channels <= 32 || channels == 96 ? 32 : 64;
-    const int64_t kBlock = width_, kLanes = width_ / 4;
-    blocks_ = (channels + kBlock - 1) / kBlock;
+    // lanes: 96 channels 1.6x oneDNN in blocks of 64, 2.2x in blocks of 32); elsewhere blocks of
+    // 64 (all in blocks of 32, 144 channels ran 1.44x oneDNN against 1.75x; docs/BENCHMARKS.md),
+    // and a last part of at most 32 channels in one block of 32: 144 as 64 + 64 + 32 instead of
+    // 3 x 64, 480 as 7 x 64 + 32 (a block of 64 costs ~1.4x one of 32, not 2x).
+    tail_ = width_ == 64 && channels % 64 != 0 && channels % 64 <= 32 ? channels % 64 : 0;
+    blocks_ = tail_ ? channels / 64 : (channels + width_ - 1) / width_;
     x_u8_ = x_is_u8;
     y_zp_ = info.y_zero_point;
     y_u8_ = info.out_dtype == DataType::kUint8;
-    const size_t n = static_cast<size_t>(blocks_ * kBlock);
-    packed_.assign(n * static_cast<size_t>(packed_registers(kernel)), 0);
+    const int64_t regs = packed_registers(kernel), main = blocks_ * width_;
+    const size_t n = static_cast<size_t>(main + (tail_ ? 32 : 0));
+    packed_.assign(n * static_cast<size_t>(regs), 0);
     scale_.assign(n, 0.0f);
     bias_.assign(n, 0.0f);
     for (int64_t c = 0; c < channels; ++c) {
-        // Channel c's sums land in block c / width, register k, dword 4L + j for c % width = 16L +
-        // 4k + j.
-        const int64_t b = c / kBlock, r = c % kBlock, L = r / 16, k = (r % 16) / 4, j = r % 4;
+        // Channel c's sums land in its block (kBlock channels, its weights from byte `base`, its
+        // scale and bias from `first`), register k, dword 4L + j for c - first = 16L + 4k + j.
+        const bool in_tail = c >= main;
+        const int64_t kBlock = in_tail ? 32 : width_, b = in_tail ? blocks_ : c / width_;
+        const int64_t first = in_tail ? main : b * width_, base = first * regs;
+        const int64_t r = c - first, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         const int K = kernel_;
         if (K == 3) {
             // Per column kx, the taps of rows 0..2 and a 0 (run_rows).
             for (int kx = 0; kx < 3; ++kx)
                 for (int t = 0; t < 3; ++t)
-                    packed_[static_cast<size_t>(((b * 3 + kx) * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
+                    packed_[static_cast<size_t>(base + (kx * 4 + k) * kBlock + pos * 4 + t)] = w[c * 9 + t * 3 + kx];
         } else {
             // Per column kx, the taps of rows 0..3, then row 4's and three 0s (run_rows).
             for (int kx = 0; kx < 5; ++kx) {
                 for (int t = 0; t < 4; ++t)
-                    packed_[static_cast<size_t>((((b * 5 + kx) * 2) * 4 + k) * kBlock + pos * 4 + t)] =
+                    packed_[static_cast<size_t>(base + ((kx * 2) * 4 + k) * kBlock + pos * 4 + t)] =
                         w[c * 25 + t * 5 + kx];
-                packed_[static_cast<size_t>((((b * 5 + kx) * 2 + 1) * 4 + k) * kBlock + pos * 4)] = w[c * 25 + 20 + kx];
+                packed_[static_cast<size_t>(base + ((kx * 2 + 1) * 4 + k) * kBlock + pos * 4)] = w[c * 25 + 20 + kx];
             }
         }
         int32_t sum = 0;
         for (int t = 0; t < K * K; ++t) sum += w[c * K * K + t];
-        const size_t i = static_cast<size_t>(b * kBlock + k * kLanes + pos);
+        const size_t i = static_cast<size_t>(first + k * (kBlock / 4) + pos);
         const float ws = info.w_scales.size() == 1 ? info.w_scales[0] : info.w_scales[static_cast<size_t>(c)];
         const float s = static_cast<float>(static_cast<double>(info.x_scale) * ws);
         // In output units (relu and clip commute with the positive output scale), in real units
@@ -416,7 +421,16 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
-        pick_run(kernel_, swish_, stride_, width_ == 32, !x_u8_)(g, c_, blocks_, xb, yb, r0, r1, w, f);
+        const int64_t main = blocks_ * width_;
+        pick_run(kernel_, swish_, stride_, width_ == 32, !x_u8_)(g, c_, std::min(c_, main), blocks_, xb, yb, r0, r1, w,
+                                                                 f);
+        if (tail_) {
+            Requant ft = f;
+            ft.scale += main;
+            ft.bias += main;
+            pick_run(kernel_, swish_, stride_, true, !x_u8_)(g, c_, tail_, 1, xb + main, yb + main, r0, r1,
+                                                             w + main * packed_registers(kernel_), ft);
+        }
     };
     if (nt == 1) return work(0);
 #pragma omp parallel num_threads(nt)

@@ -65,11 +65,13 @@ class DepthwiseInt8 {
     bool swish_ = false;  // swish after (else relu / clip / nothing)
     float inv_y_ = 1;     // 1 / y_scale
     int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
+    int64_t tail_ = 0;    // channels after blocks_ blocks of 64, in one block of 32 (else 0)
     bool x_u8_ = true;
     int32_t y_zp_ = 0;
     bool y_u8_ = false;  // uint8 output (else int8)
     // 3x3: [block][column 3][register 4][width / 4 lanes x (3 rows' taps, 0)]; 5x5:
-    // [block][column 5][rows 0..3 / row 4][register 4][width / 4 lanes x 4 taps].
+    // [block][column 5][rows 0..3 / row 4][register 4][width / 4 lanes x 4 taps]; a tail block
+    // (32 wide) after the others.
     std::vector<int8_t> packed_;
     std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
     std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
