@@ -351,6 +351,23 @@ qat::ir::fused::FusedOpInfo relu6_info(int64_t channels, qat::DataType out) {
     return info;
 }
 
+// oneDNN's primitive for `s` (all output rows) against ours(threads), on 1 and 2 threads, 300
+// alternating runs each: one line per thread count, "<label>, N thread(s): oneDNN .. us, ours ..
+// us, ratio ..".
+template <class Ours>
+void against_onednn(const ConvSpec& s, int out_rows, const uint8_t* x, uint8_t* y_dnnl, const std::string& label,
+                    Ours ours) {
+    for (int threads : {1, 2}) {
+        Prim p = make_prim(s, 0, out_rows, threads);
+        omp_set_num_threads(threads);
+        dnnl::stream st(eng());
+        auto [a, b] = alternate(
+            300, [&] { exec(p, st, x, y_dnnl); }, [&] { ours(threads); });
+        std::printf("%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", label.c_str(), threads,
+                    threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
+    }
+}
+
 int depthwise(int h, int c, int stride, bool swish, int kernel) {
     const int ho = (h - 1) / stride + 1;  // padding kernel / 2
     std::vector<uint8_t> x = activations(static_cast<size_t>(h) * h * c), y(static_cast<size_t>(ho) * ho * c),
@@ -359,25 +376,19 @@ int depthwise(int h, int c, int stride, bool swish, int kernel) {
     qat::ir::fused::FusedOpInfo info = relu6_info(c, qat::DataType::kInt8);
     if (swish) info.post_ops = {qat::ir::fused::PostOp::kSwish};
     if (!qat::onednn::depthwise_int8_fits(info, c)) {
-        std::fprintf(stderr, "qat_chain_experiments: dw: our kernel does not run here (AVX-512 VNNI, 96+ channels)\n");
+        std::fprintf(stderr, "qat_chain_experiments: dw: our kernel does not run here (AVX-512 VNNI, 32+ channels)\n");
         return 2;
     }
     qat::onednn::DepthwiseInt8 k;
     k.init(w.data(), c, nullptr, info, true, stride, kernel);
     const qat::onednn::DepthwiseInt8Geometry g{1, ho, ho, h, h};
-    for (int threads : {1, 2}) {
-        ConvSpec s{c, c, c, kernel, stride, h, h};
-        s.swish = swish;
-        if (swish) s.dst_t = dt::s8;
-        Prim p = make_prim(s, 0, ho, threads);
-        omp_set_num_threads(threads);
-        dnnl::stream st(eng());
-        auto [a, b] = alternate(
-            300, [&] { exec(p, st, x.data(), y_dnnl.data()); }, [&] { k.run(g, x.data(), y.data(), threads); });
-        std::printf("depthwise %dx%d %dx%dx%d stride %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n",
-                    kernel, kernel, h, h, c, stride, swish ? " swish" : "", threads, threads == 1 ? "" : "s", a * 1e3,
-                    b * 1e3, a / b);
-    }
+    ConvSpec s{c, c, c, kernel, stride, h, h};
+    s.swish = swish;
+    if (swish) s.dst_t = dt::s8;
+    char label[96];
+    std::snprintf(label, sizeof label, "depthwise %dx%d %dx%dx%d stride %d%s", kernel, kernel, h, h, c, stride,
+                  swish ? " swish" : "");
+    against_onednn(s, ho, x.data(), y_dnnl.data(), label, [&](int threads) { k.run(g, x.data(), y.data(), threads); });
     return 0;
 }
 
@@ -404,24 +415,19 @@ int pointwise(int h, int k, int m, bool residual, bool swish) {
     qat::onednn::PointwiseInt8 kern;
     kern.init(w.data(), m, k, nullptr, info, true);
     const qat::onednn::PointwiseInt8Geometry g{1, h, h, h, h, 1, 1};
-    for (int threads : {1, 2}) {
-        ConvSpec s{k, m, 1, 1, 1, h, h};
-        s.sum = residual;
-        s.swish = swish;
-        if (swish) s.dst_t = dt::s8;
-        Prim p = make_prim(s, 0, h, threads);
-        omp_set_num_threads(threads);
-        dnnl::stream st(eng());
-        // With a residual, both sum into their own output in place (its values drift: timing only).
-        auto [a, b] = alternate(
-            300, [&] { exec(p, st, x.data(), y_dnnl.data()); },
-            [&] { kern.run(g, x.data(), residual ? y.data() : nullptr, false, y.data(), threads); });
-        std::printf("1x1 %dx%dx%d -> %d%s, %d thread%s: oneDNN %.1f us, ours %.1f us, ratio %.2f\n", h, h, k, m,
-                    residual ? " + residual"
-                    : swish  ? " swish"
-                             : "",
-                    threads, threads == 1 ? "" : "s", a * 1e3, b * 1e3, a / b);
-    }
+    ConvSpec s{k, m, 1, 1, 1, h, h};
+    s.sum = residual;
+    s.swish = swish;
+    if (swish) s.dst_t = dt::s8;
+    char label[96];
+    std::snprintf(label, sizeof label, "1x1 %dx%dx%d -> %d%s", h, h, k, m,
+                  residual ? " + residual"
+                  : swish  ? " swish"
+                           : "");
+    // With a residual, both sum into their own output in place (its values drift: timing only).
+    against_onednn(s, h, x.data(), y_dnnl.data(), label, [&](int threads) {
+        kern.run(g, x.data(), residual ? y.data() : nullptr, false, y.data(), threads);
+    });
     return 0;
 }
 

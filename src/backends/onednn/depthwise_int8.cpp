@@ -60,8 +60,8 @@ struct Zmm {
     }
     // swish((acc * s + b) / 2) * inv_y + zp, rounded, for the four registers of a pixel (s, b:
     // twice the real units, swish.h's form; the packs saturate).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F half_inv_y, F inv_y, F zp,
-                                      I (&v)[4]) {
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], __m512 half_inv_y,
+                                      __m512 inv_y, __m512 zp, I (&v)[4]) {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k)
             v[k] = _mm512_cvtps_epi32(
@@ -98,12 +98,8 @@ struct Ymm {
         return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
     }
     // Two registers per swish16_to_output (its cost is per 16 floats).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], F half_inv_y, F inv_y, F zp,
-                                      I (&v)[4]) {
-        const auto wide = [](F a) __attribute__((always_inline, target(QAT_DW_TARGET))) {
-            return _mm512_shuffle_f32x4(_mm512_castps256_ps512(a), _mm512_castps256_ps512(a), 0x44);
-        };
-        const __m512 hy = wide(half_inv_y), iy = wide(inv_y), z = wide(zp);
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], __m512 hy, __m512 iy,
+                                      __m512 z, I (&v)[4]) {
 #pragma GCC unroll 2
         for (int k = 0; k < 4; k += 2) {
             const F x0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), s[k], b[k]);
@@ -128,17 +124,20 @@ QAT_VNNI_INLINE typename V::I load_pixel(const uint8_t* p, typename V::M mask, t
     return kFlip ? V::xor_(v, flip) : v;
 }
 
+// The epilogue's constants in registers: the relu / clip bounds in output units and the zero
+// point at the block's width; for swish (16 floats at either width: swish16_to_output's)
+// 0.5 / y_scale, 1 / y_scale and the zero point.
+template <class V>
+struct Bounds {
+    typename V::F lo, hi;
+    typename V::I zp;
+    __m512 half_inv_y, inv_y, zpf;
+};
+
 // The four registers of sums of one output pixel (lane order) -> its bytes at y, requantized and
 // packed lane-wise: lane L gets registers 0..3's dwords of lane L in order, i.e. channels 16L ..
 // 16L + 15, saturated to the output type. kSwish: swish.h's form from twice the real value, then
-// the output scale and zero point (e's lo / hi and zp unused); else e's zp and bounds.
-template <class V>
-struct Bounds {
-    typename V::F lo, hi;  // relu / clip bounds in output units
-    typename V::I zp;
-    typename V::F half_inv_y, inv_y, zpf;  // swish: 0.5 / y_scale, 1 / y_scale, the zero point
-};
-
+// the output scale and zero point; else the bounds and zero point in output units.
 template <class V, bool kSwish>
 QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::F (&s)[4], const typename V::F (&b)[4],
                                  const Bounds<V>& e, bool y_u8, typename V::M mask, uint8_t* y) {
@@ -236,8 +235,9 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     constexpr int kPad = kK / 2;
     constexpr int64_t kBlockBytes = packed_registers(kK) * kW;  // packed weights per block
-    const Bounds<V> e{V::set1_ps(f.lo),           V::set1_ps(f.hi),    V::set1_32(f.zp),
-                      V::set1_ps(0.5f * f.inv_y), V::set1_ps(f.inv_y), V::set1_ps(static_cast<float>(f.zp))};
+    const Bounds<V> e{V::set1_ps(f.lo),        V::set1_ps(f.hi),
+                      V::set1_32(f.zp),        _mm512_set1_ps(0.5f * f.inv_y),
+                      _mm512_set1_ps(f.inv_y), _mm512_set1_ps(static_cast<float>(f.zp))};
     const bool y_u8 = f.y_u8;
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));

@@ -124,52 +124,61 @@ QAT_GAP_AVX512 void finish_q8(const int32_t* sum, int64_t c, int64_t hw, const G
 }
 #endif
 
-constexpr int64_t kPageFloats = 1024;
-// Images smaller than this (floats) stay on one thread: the fork costs more than half the sum.
+// A page of 4-byte sums (float or int32): each thread's slice of scratch starts on one.
+constexpr int64_t kPageValues = 1024;
+// Float images smaller than this (floats) stay on one thread: the fork costs more than half the sum.
 constexpr int64_t kSplitMin = 32 * 1024;
-int64_t slice(int64_t c) { return (c + kPageFloats - 1) / kPageFloats * kPageFloats; }
+int64_t slice(int64_t c) { return (c + kPageValues - 1) / kPageValues * kPageValues; }
+
+// Both pools' threading. Whole images per thread (one image on the calling thread: no fork), or,
+// with fewer images than threads and images of split_min values or more, each image's pixels
+// split between the threads, each thread summing into a page-aligned slice of scratch of its own
+// (threads writing one shared page ran 2-3x slower on this VM), the slices then added into the
+// first. sum(b, p0, p1, acc) adds pixels [p0, p1) of image b into acc (c values, zeroed here);
+// finish(b, acc) writes image b's outputs from its sums.
+template <class T, class Sum, class Finish>
+void pool_images(int64_t n, int64_t hw, int64_t c, int threads, int64_t split_min, T* scratch, Sum sum, Finish finish) {
+    const int nt = std::max(1, threads);
+    const int64_t s = slice(c);
+    if (n >= nt || hw * c < split_min || nt == 1) {
+        const int used = static_cast<int>(std::min<int64_t>(nt, n));
+#pragma omp parallel for schedule(static) num_threads(used) if (used > 1)
+        for (int64_t b = 0; b < n; ++b) {
+            T* acc = scratch + omp_get_thread_num() * s;
+            std::fill(acc, acc + c, T{0});
+            sum(b, 0, hw, acc);
+            finish(b, acc);
+        }
+        return;
+    }
+    for (int64_t b = 0; b < n; ++b) {
+        int used = 1;
+#pragma omp parallel num_threads(nt)
+        {
+            const int t = omp_get_thread_num(), m = omp_get_num_threads();
+            if (t == 0) used = m;
+            T* acc = scratch + t * s;
+            std::fill(acc, acc + c, T{0});
+            sum(b, hw * t / m, hw * (t + 1) / m, acc);
+        }
+        for (int t = 1; t < used; ++t)
+            for (int64_t k = 0; k < c; ++k) scratch[k] += scratch[t * s + k];
+        finish(b, scratch);
+    }
+}
+
 }  // namespace
 
 int64_t global_avg_pool_scratch(int64_t c, int threads) { return slice(c) * std::max(1, threads); }
 
 void global_avg_pool_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, float* y, int threads, float* scratch) {
     const float inv = 1.0f / static_cast<float>(hw);
-    const int nt = std::max(1, threads);
-    if (n >= nt || hw * c < kSplitMin || nt == 1) {
-        // Whole images per thread: each output row is written by one thread; one image runs on
-        // the calling thread (no fork).
-        const int used = static_cast<int>(std::min<int64_t>(nt, n));
-#pragma omp parallel for schedule(static) num_threads(used) if (used > 1)
-        for (int64_t b = 0; b < n; ++b) {
-            float* out = y + b * c;
-            std::fill(out, out + c, 0.0f);
-            sum_pixels(x + b * hw * c, c, 0, hw, out);
-            for (int64_t k = 0; k < c; ++k) out[k] *= inv;
-        }
-        return;
-    }
-    // Fewer images than threads: the pixels of each image are split, each thread summing into a
-    // slice of the scratch on pages of its own (threads writing one shared page ran 2-3x slower
-    // on this VM).
-    const int64_t s = slice(c);
-    for (int64_t b = 0; b < n; ++b) {
-        const float* img = x + b * hw * c;
-        int used = 1;
-#pragma omp parallel num_threads(nt)
-        {
-            const int t = omp_get_thread_num(), m = omp_get_num_threads();
-            if (t == 0) used = m;
-            float* acc = scratch + t * s;
-            std::fill(acc, acc + c, 0.0f);
-            sum_pixels(img, c, hw * t / m, hw * (t + 1) / m, acc);
-        }
-        float* out = y + b * c;
-        for (int64_t k = 0; k < c; ++k) {
-            float sum = 0.0f;
-            for (int t = 0; t < used; ++t) sum += scratch[t * s + k];
-            out[k] = sum * inv;
-        }
-    }
+    pool_images(
+        n, hw, c, threads, kSplitMin, scratch,
+        [&](int64_t b, int64_t p0, int64_t p1, float* acc) { sum_pixels(x + b * hw * c, c, p0, p1, acc); },
+        [&](int64_t b, const float* acc) {
+            for (int64_t k = 0; k < c; ++k) y[b * c + k] = acc[k] * inv;
+        });
 }
 
 bool global_avg_pool_q8_available() { return avx512bw_available(); }
@@ -181,38 +190,15 @@ void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, c
 #if defined(__x86_64__)
     const auto* xb = static_cast<const uint8_t*>(x);
     const int64_t out_bytes = q.out == 0 ? 4 : 1;
-    const int nt = std::max(1, threads);
-    const int64_t s = slice(c);
     // Images under 256 KB stay on one thread: the fork / join (~3 us) costs more than half the
-    // sum (~55 KB per us on one thread).
-    if (n >= nt || hw * c < 256 * 1024 || nt == 1) {
-        // Whole images per thread; one image runs on the calling thread (no fork).
-        const int used = static_cast<int>(std::min<int64_t>(nt, n));
-#pragma omp parallel for schedule(static) num_threads(used) if (used > 1)
-        for (int64_t b = 0; b < n; ++b) {
-            int32_t* acc = scratch + omp_get_thread_num() * s;
-            std::fill(acc, acc + c, 0);
-            sum_bytes_any(xb + b * hw * c, c, 0, hw, q.x_u8, acc);
-            finish_q8(acc, c, hw, q, static_cast<uint8_t*>(y) + b * c * out_bytes);
-        }
-        return;
-    }
-    // Fewer images than threads: each thread sums its share of the pixels (the rows our
-    // depthwise kernel's thread wrote) into its own pages of scratch.
-    for (int64_t b = 0; b < n; ++b) {
-        int used = 1;
-#pragma omp parallel num_threads(nt)
-        {
-            const int t = omp_get_thread_num(), m = omp_get_num_threads();
-            if (t == 0) used = m;
-            int32_t* acc = scratch + t * s;
-            std::fill(acc, acc + c, 0);
-            sum_bytes_any(xb + b * hw * c, c, hw * t / m, hw * (t + 1) / m, q.x_u8, acc);
-        }
-        for (int t = 1; t < used; ++t)
-            for (int64_t k = 0; k < c; ++k) scratch[k] += scratch[t * s + k];
-        finish_q8(scratch, c, hw, q, static_cast<uint8_t*>(y) + b * c * out_bytes);
-    }
+    // sum (~55 KB per us on one thread). Split, each thread sums the rows our depthwise kernel's
+    // thread wrote.
+    pool_images(
+        n, hw, c, threads, 256 * 1024, scratch,
+        [&](int64_t b, int64_t p0, int64_t p1, int32_t* acc) {
+            sum_bytes_any(xb + b * hw * c, c, p0, p1, q.x_u8, acc);
+        },
+        [&](int64_t b, const int32_t* acc) { finish_q8(acc, c, hw, q, static_cast<uint8_t*>(y) + b * c * out_bytes); });
 #else
     (void)n, (void)hw, (void)c, (void)q, (void)x, (void)y, (void)threads, (void)scratch;
 #endif

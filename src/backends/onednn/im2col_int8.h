@@ -19,12 +19,15 @@ namespace qat::onednn {
 
 inline constexpr int64_t kIm2colMaxTaps = 64;
 
+// Bytes of a gathered row: c x kh x kw taps rounded up to whole dwords (the 1x1 kernel's K).
+inline constexpr int64_t im2col_row_bytes(int64_t c, int64_t kh, int64_t kw) { return (c * kh * kw + 3) / 4 * 4; }
+
 struct Im2colGeometry {
     int64_t n = 1, c = 0, in_h = 0, in_w = 0;  // the input, channels-last bytes
     int64_t h = 0, w = 0;                      // output pixels
     int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
     uint8_t fill = 0;  // the byte of a padding tap: the input's zero point as stored
-    int64_t row_bytes() const { return (c * kh * kw + 3) / 4 * 4; }
+    int64_t row_bytes() const { return im2col_row_bytes(c, kh, kw); }
 };
 
 // Whether this machine has the gather (AVX-512 F and BW).

@@ -224,4 +224,13 @@ DataType input_dtype(const ir::Node& node, size_t i);
 // Scalar value of a constant input as float (Clip min/max, Q/DQ scale).
 Result<float> constant_scalar(const ir::Node& node, size_t input);
 
+// A kernel's per-shape states (the conv and matmul kernels keep one per input shape / layout /
+// thread count seen): `st` joins `states` as the newest, the oldest dropped past 8; returns it.
+template <class S>
+S* keep_state(std::vector<std::unique_ptr<S>>& states, std::unique_ptr<S> st) {
+    if (states.size() >= 8) states.erase(states.begin());
+    states.push_back(std::move(st));
+    return states.back().get();
+}
+
 }  // namespace qat::onednn

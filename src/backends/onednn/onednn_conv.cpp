@@ -187,7 +187,7 @@ class ConvKernel : public OnednnKernel {
         ReorderCache src_reorder_prim, res_reorder_prim;
         bool gemv = false;     // pointwise_gemv.h instead of the primitive
         bool own_1x1 = false;  // pointwise_int8.h instead of the primitive
-        bool im2col = false;   // own_1x1 over the rows im2col_int8.h gathers (in cols)
+        bool im2col = false;   // own_1x1 over rows im2col_int8.h gathers into cols (a chunk per thread)
         Im2colGeometry cols_geom;
         std::shared_ptr<void> cols;
         bool own_dw = false;  // depthwise_int8.h instead of the primitive
@@ -439,9 +439,7 @@ class ConvKernel : public OnednnKernel {
     }
 
     Status keep_state(std::unique_ptr<State> st) {
-        if (states_.size() >= 8) states_.erase(states_.begin());
-        states_.push_back(std::move(st));
-        cur_ = states_.back().get();
+        cur_ = onednn::keep_state(states_, std::move(st));
         return OkStatus();
     }
 
@@ -544,8 +542,9 @@ class ConvKernel : public OnednnKernel {
         if (!c_.quantized || c_.transpose || c_.spatial != 2 || c_.group != 1 || q_.has_residual() || pointwise() ||
             !pointwise_int8_available() || !im2col_int8_available())
             return false;
-        const int64_t taps = c_.in_channels * c_.kernel[0] * c_.kernel[1];
-        if (taps > kIm2colMaxTaps || !pointwise_int8_fits(*info_, (taps + 3) / 4 * 4, c_.out_channels)) return false;
+        if (c_.in_channels * c_.kernel[0] * c_.kernel[1] > kIm2colMaxTaps ||
+            !pointwise_int8_fits(*info_, im2col_row_bytes(c_.in_channels, c_.kernel[0], c_.kernel[1]), c_.out_channels))
+            return false;
         for (size_t i = 0; i < 2; ++i)
             if (c_.dilations[i] != 1 || pb[i] >= c_.kernel[i] || pe[i] >= c_.kernel[i]) return false;
         return true;
@@ -559,14 +558,13 @@ class ConvKernel : public OnednnKernel {
              c_.kernel[0], c_.kernel[1],   c_.strides[0], c_.strides[1], pb[0],          pb[1]};
         // A padding tap holds the zero point as the input stores it (s8: its two's complement byte).
         g.fill = static_cast<uint8_t>(q_.x_zero_point);
-        st.geom = {g.n, g.h, g.w, g.h, g.w, 1, 1};
     }
 
     // The weights as the 1x1 kernel reads the gathered rows: [M][kernel row][kernel column][C],
     // zero-padded to whole dwords.
     std::vector<int8_t> im2col_weights() const {
         const int64_t m = c_.out_channels, c = c_.in_channels, kh = c_.kernel[0], kw = c_.kernel[1];
-        const int64_t kp = (c * kh * kw + 3) / 4 * 4;
+        const int64_t kp = im2col_row_bytes(c, kh, kw);
         const int8_t* w = node_.input(1)->constant().data<int8_t>();  // ONNX [M][C][kh][kw]
         std::vector<int8_t> out(static_cast<size_t>(m * kp), 0);
         for (int64_t o = 0; o < m; ++o)

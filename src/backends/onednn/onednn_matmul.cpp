@@ -223,9 +223,7 @@ class MatMulKernel : public OnednnKernel {
                 gemv_.init(b->data<float>(), n_out, trans_b_ ? b->dim(1) : b->dim(0), trans_b_,
                            c ? bias.data() : nullptr, alpha_);
             }
-            if (states_.size() >= 8) states_.erase(states_.begin());
-            states_.push_back(std::move(st));
-            cur_ = states_.back().get();
+            cur_ = keep_state(states_, std::move(st));
             return OkStatus();
         }
         md_t wei_any = b_const ? md_t(wei_user.dims(), wei_user.data_type(), tag::any) : wei_user;
@@ -305,9 +303,7 @@ class MatMulKernel : public OnednnKernel {
                 for (int64_t j = 0; j < c.numel(); ++j) bp[j] = beta_ * c.data<float>()[j] / alpha_;
             }
         }
-        if (states_.size() >= 8) states_.erase(states_.begin());
-        states_.push_back(std::move(st));
-        cur_ = states_.back().get();
+        cur_ = keep_state(states_, std::move(st));
         return OkStatus();
     }
 
