@@ -76,7 +76,10 @@ struct CliResult {
 };
 
 CliResult run_qat(const std::string& args) {
-    const fs::path err_file = fs::temp_directory_path() / "qat_test_onnx_stderr.txt";
+    // One file per process: ctest runs these cases in parallel processes, and a shared name let
+    // one case read another's stderr (an empty message, seen once in CI).
+    const fs::path err_file =
+        fs::temp_directory_path() / ("qat_test_onnx_stderr_" + std::to_string(::getpid()) + ".txt");
     const std::string cmd = std::string(QAT_CLI_PATH) + " " + args + " 2>" + err_file.string();
     CliResult r;
     FILE* p = popen(cmd.c_str(), "r");
@@ -90,6 +93,9 @@ CliResult run_qat(const std::string& args) {
     std::stringstream ss;
     ss << e.rdbuf();
     r.err = ss.str();
+    e.close();
+    std::error_code ec;
+    fs::remove(err_file, ec);
     return r;
 }
 
