@@ -58,14 +58,13 @@ struct Zmm {
         const F v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), s, b);
         return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
     }
-    // swish((acc * s + b) / 2) * inv_y + zp, rounded, for the four registers of a pixel (s, b:
+    // swish((acc * s + b) / 2) / y_scale + zp, rounded, for the four registers of a pixel (s, b:
     // twice the real units, swish.h's form; the packs saturate).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], __m512 half_inv_y,
-                                      __m512 inv_y, __m512 zp, I (&v)[4]) {
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], const SwishOutputRegs& t,
+                                      I (&v)[4]) {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k)
-            v[k] = _mm512_cvtps_epi32(
-                swish16_to_output(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]), half_inv_y, inv_y, zp));
+            v[k] = _mm512_cvtps_epi32(swish16_to_output(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), s[k], b[k]), t));
     }
     static QAT_VOP I pack(I a, I b, I c, I d, bool u8) {
         return u8 ? _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d))
@@ -98,15 +97,15 @@ struct Ymm {
         return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), zp);
     }
     // Two registers per swish16_to_output (its cost is per 16 floats).
-    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], __m512 hy, __m512 iy,
-                                      __m512 z, I (&v)[4]) {
+    static QAT_VOP void requant_swish(const I (&acc)[4], const F (&s)[4], const F (&b)[4], const SwishOutputRegs& t,
+                                      I (&v)[4]) {
 #pragma GCC unroll 2
         for (int k = 0; k < 4; k += 2) {
             const F x0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), s[k], b[k]);
             const F x1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k + 1]), s[k + 1], b[k + 1]);
             // x0 in the low half, x1 in the high.
             const __m512 x = _mm512_shuffle_f32x4(_mm512_castps256_ps512(x0), _mm512_castps256_ps512(x1), 0x44);
-            const __m512i q = _mm512_cvtps_epi32(swish16_to_output(x, hy, iy, z));
+            const __m512i q = _mm512_cvtps_epi32(swish16_to_output(x, t));
             v[k] = _mm512_castsi512_si256(q);
             v[k + 1] = _mm512_extracti64x4_epi64(q, 1);
         }
@@ -125,13 +124,12 @@ QAT_VNNI_INLINE typename V::I load_pixel(const uint8_t* p, typename V::M mask, t
 }
 
 // The epilogue's constants in registers: the relu / clip bounds in output units and the zero
-// point at the block's width; for swish (16 floats at either width: swish16_to_output's)
-// 0.5 / y_scale, 1 / y_scale and the zero point.
+// point at the block's width; for swish its output form (16 floats at either width).
 template <class V>
 struct Bounds {
     typename V::F lo, hi;
     typename V::I zp;
-    __m512 half_inv_y, inv_y, zpf;
+    SwishOutputRegs swish;
 };
 
 // The four registers of sums of one output pixel (lane order) -> its bytes at y, requantized and
@@ -143,7 +141,7 @@ QAT_VNNI_INLINE void store_pixel(const typename V::I (&a)[4], const typename V::
                                  const Bounds<V>& e, bool y_u8, typename V::M mask, uint8_t* y) {
     typename V::I v[4];
     if constexpr (kSwish) {
-        V::requant_swish(a, s, b, e.half_inv_y, e.inv_y, e.zpf, v);
+        V::requant_swish(a, s, b, e.swish, v);
     } else {
         const typename V::F lo = e.lo, hi = e.hi;
         const typename V::I zp = e.zp;
@@ -162,8 +160,8 @@ struct Requant {
     const float* bias;
     float lo, hi;
     int32_t zp;
-    bool y_u8;    // uint8 output (else int8)
-    float inv_y;  // swish: 1 / y_scale (scale and bias then in twice the real units)
+    bool y_u8;                 // uint8 output (else int8)
+    const SwishOutput* swish;  // swish: its output form (scale and bias then in twice the real units)
 };
 
 // Four registers of one byte each per channel (a, b, c, d: 64 or 32 channels) interleaved into
@@ -235,9 +233,8 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
     constexpr int kPad = kK / 2;
     constexpr int64_t kBlockBytes = packed_registers(kK) * kW;  // packed weights per block
-    const Bounds<V> e{V::set1_ps(f.lo),        V::set1_ps(f.hi),
-                      V::set1_32(f.zp),        _mm512_set1_ps(0.5f * f.inv_y),
-                      _mm512_set1_ps(f.inv_y), _mm512_set1_ps(static_cast<float>(f.zp))};
+    Bounds<V> e{V::set1_ps(f.lo), V::set1_ps(f.hi), V::set1_32(f.zp), {}};
+    if constexpr (kSwish) e.swish = swish_output_regs(*f.swish);
     const bool y_u8 = f.y_u8;
     // An s8 input is read as x + 128 (its sign bit flipped), its padding as 128.
     const I flip = V::set1_8(static_cast<char>(kFlip ? 0x80 : 0));
@@ -409,11 +406,14 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         lo_ = info.clip_min * inv_y_;
         hi_ = info.clip_max * inv_y_;
     }
+#if defined(__x86_64__)
+    if (swish_) swish_out_ = SwishOutput(info.y_scale, static_cast<float>(info.y_zero_point));
+#endif
 }
 
 void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const {
 #if defined(__x86_64__)
-    const Requant f{scale_.data(), bias_.data(), lo_, hi_, y_zp_, y_u8_, inv_y_};
+    const Requant f{scale_.data(), bias_.data(), lo_, hi_, y_zp_, y_u8_, &swish_out_};
     const int64_t rows = g.n * g.h;
     const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
     const auto* xb = static_cast<const uint8_t*>(x);

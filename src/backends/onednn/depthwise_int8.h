@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/onednn/swish.h"
 #include "ir/fused_ops.h"
 
 namespace qat::onednn {
@@ -76,6 +77,9 @@ class DepthwiseInt8 {
     std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
     std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
     float lo_ = 0, hi_ = 0;     // the relu / clip bounds in output units (else -inf, inf)
+#if defined(__x86_64__)
+    SwishOutput swish_out_;  // swish's output form (swish.h)
+#endif
 };
 
 }  // namespace qat::onednn

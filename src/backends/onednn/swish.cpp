@@ -76,6 +76,14 @@ const SwishTable kSwishTable = [] {
     }
     return t;
 }();
+
+SwishOutput::SwishOutput(float y_scale, float zero_point) : half_inv_y(0.5f / y_scale) {
+    const double inv_y = 1.0 / static_cast<double>(y_scale);
+    for (int k = 0; k <= SwishTable::kDegree; ++k)
+        for (int j = 0; j < 32; ++j)
+            c[k][j] = static_cast<float>((k == 0 ? static_cast<double>(zero_point) : 0.0) -
+                                         static_cast<double>(kSwishTable.c[k][j]) * inv_y);
+}
 #endif
 
 void swish_inplace(float* y, int64_t n, int threads) {
