@@ -899,9 +899,11 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
 // INT8 convolutions of at most 64 taps per output (an image's stem: 3 channels, 3x3) run as a 1x1
 // convolution of pointwise_int8.h over rows that im2col_int8.h gathers (`qat:int8_im2col`): within
 // 1 step of the reference on 1 and 2 threads; strides 1 and 2, odd sizes, asymmetric padding (the
-// padding taps hold the input zero point), u8 / s8 inputs with zero points, swish (the
-// requantizing path from 32 outputs, the general epilogue below), ReLU from 64 outputs, 63 taps
-// (a full 64-byte row with its dword tail), 1-channel 5x5, batches.
+// padding taps hold the input zero point), u8 / s8 inputs with zero points, swish, ReLU and clip
+// (the requantizing path from 32 outputs on gathered rows, the general epilogue below), 63 taps
+// (a full 64-byte row with its dword tail), 1-channel 5x5, batches; interior outputs of RGB 3x3
+// kernels take the byte-permute gather where the machine has AVX-512 VBMI (the edges, and wider
+// rows, the masked one).
 TEST(OnednnInt8, QConvIm2colOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -923,6 +925,16 @@ TEST(OnednnInt8, QConvIm2colOwnKernel) {
         c.xzp = 100;
         c.m = 64;
         c.post_ops = {"relu"};
+    });
+    add("MobileNetV2's stem: clip (ReLU6-like), 32 outputs, uint8 output", [](QCase& c) {
+        c.post_ops = {"clip"};
+        c.out = fused::kOnnxUint8;
+        c.x = {2, 3, 18, 20};
+    });
+    add("relu, 32 outputs, no padding, stride 1 (every kernel row inside)", [](QCase& c) {
+        c.post_ops = {"relu"};
+        c.pads = {0, 0, 0, 0};
+        c.strides = {1, 1};
     });
     add("stride 1, sigmoid, 40 outputs", [](QCase& c) {
         c.strides = {1, 1};
@@ -954,7 +966,10 @@ TEST(OnednnInt8, QConvIm2colOwnKernel) {
         c.dilations = {2, 2};
         c.pads = {2, 2, 2, 2};
     });
-    other("relu with 32 outputs (the requantizing path needs 64)", [](QCase& c) { c.post_ops = {"relu"}; });
+    other("relu with 16 outputs (the requantizing path needs 32 on gathered rows)", [](QCase& c) {
+        c.post_ops = {"relu"};
+        c.m = 16;
+    });
     for (const auto& c : others) run_qconv(c, {.tol = 1e-5f, .lsb = 1, .not_impls = {{"qconv", "im2col"}}});
 }
 

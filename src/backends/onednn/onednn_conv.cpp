@@ -543,7 +543,8 @@ class ConvKernel : public OnednnKernel {
             !pointwise_int8_available() || !im2col_int8_available())
             return false;
         if (c_.in_channels * c_.kernel[0] * c_.kernel[1] > kIm2colMaxTaps ||
-            !pointwise_int8_fits(*info_, im2col_row_bytes(c_.in_channels, c_.kernel[0], c_.kernel[1]), c_.out_channels))
+            !pointwise_int8_fits(*info_, im2col_row_bytes(c_.in_channels, c_.kernel[0], c_.kernel[1]), c_.out_channels,
+                                 /*gathered=*/true))
             return false;
         for (size_t i = 0; i < 2; ++i)
             if (c_.dilations[i] != 1 || pb[i] >= c_.kernel[i] || pe[i] >= c_.kernel[i]) return false;
@@ -648,12 +649,13 @@ class ConvKernel : public OnednnKernel {
     }
 
     // Output rows per gathered chunk (~16 KB of rows, which stay in L1 for the product), and the
-    // bytes of a thread's chunk buffer (whole pages: threads do not share one).
+    // bytes of a thread's chunk buffer (whole pages: threads do not share one; the gather's slack
+    // past the rows included).
     static int64_t im2col_chunk_rows(const State& st) {
         return std::max<int64_t>(1, 16384 / (st.cols_geom.w * st.cols_geom.row_bytes()));
     }
     static int64_t im2col_chunk_bytes(const State& st) {
-        const int64_t b = im2col_chunk_rows(st) * st.cols_geom.w * st.cols_geom.row_bytes();
+        const int64_t b = im2col_chunk_rows(st) * st.cols_geom.w * st.cols_geom.row_bytes() + kIm2colSlackBytes;
         return (b + 4095) / 4096 * 4096;
     }
 

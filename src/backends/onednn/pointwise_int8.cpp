@@ -429,12 +429,13 @@ int activation_mode(const ir::fused::FusedOpInfo& info) {
 
 }  // namespace
 
-bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels) {
+bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels, bool gathered) {
     const auto& ops = info.post_ops;
     // int32 sums of up to 255 * 127 per input channel (and the zero point term) stay far from
     // overflow up to kMaxChannels.
     if (!info.quantized_output() || in_channels % 4 != 0 || in_channels > kMaxChannels) return false;
-    if (pointwise_int8_requantizes(info)) return out_channels >= kRequantMinChannels;
+    if (pointwise_int8_requantizes(info))
+        return out_channels >= (gathered ? kActRequantMinChannels : kRequantMinChannels);
     return std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSwish) != ops.end() ||
            std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSigmoid) != ops.end();
 }
