@@ -99,7 +99,7 @@ __attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16
 // Our 1x1 kernel keeps the form above: its 24 sums leave no registers for this table's ten, and
 // every way of making room (sums parked in memory, fewer pixels per tile) cost more than it saved.
 struct SwishOutput {
-    alignas(64) float c[SwishTable::kDegree + 1][32];
+    alignas(64) float c[SwishTable::kDegree + 1][32] = {};
     float half_inv_y = 0;  // 0.5 / y_scale: max(v2, 0) to output units
 
     SwishOutput() = default;
