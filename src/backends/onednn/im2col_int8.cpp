@@ -18,11 +18,11 @@ constexpr uint64_t low_bits(int64_t n) { return n >= 64 ? ~uint64_t{0} : (uint64
 // C x kw (<= 16) bytes with one unmasked 16-byte load into its own lane, one two-source byte
 // permute to their places (padding taps and the dword tail from the fill register), one 32-byte
 // store (kp <= 32: the bytes past the row are the next row's, written after, or the caller's
-// slack). Byte-masked loads and stores are slow on Zen 4: three masked loads and a masked store
-// took ~25 cycles per output, this ~4.5 (a 224x224 RGB image's stem rows 85 -> 15 us on one
-// thread, docs/BENCHMARKS.md). src / step: each kernel row's bytes at the first output and their
-// advance per output (0 for a row outside the image, which reads fill bytes); rows past n repeat
-// row 0 (not selected).
+// slack). Three merge-masked loads (each waiting on the one before, most crossing a cache line)
+// and a masked store took ~25 cycles per output on Zen 4, this ~4.5 (a 224x224 RGB image's stem
+// rows 85 -> 15 us on one thread, docs/BENCHMARKS.md). src / step: each kernel row's bytes at the
+// first output and their advance per output (0 for a row outside the image, which reads fill
+// bytes); rows past n repeat row 0 (not selected).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) void interior_vbmi(const uint8_t* const* src,
                                                                                    const int64_t* step, int n,
                                                                                    int64_t count, __m512i ctrl,
