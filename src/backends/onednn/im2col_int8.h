@@ -41,10 +41,9 @@ bool im2col_int8_available();
 
 // Output rows [r0, r1) of the flattened (image, output row) range: x is n x in_h x in_w x c
 // bytes; rows receives (r1 - r0) x w rows of row_bytes() each and must have kIm2colSlackBytes
-// more, which may be overwritten. One thread; the conv kernel hands
-// each thread its rows in chunks of ~16 KB, each gathered and multiplied while in L1 (a whole
-// 224x224 image's rows, 350 KB, went through memory: the stem 0.29 ms at batch 1 in the network
-// against 0.14 ms hot).
+// more, which may be overwritten. One thread; the conv kernel hands each thread its rows in
+// chunks of ~16 KB, each gathered and multiplied while in L1 (a whole 224x224 image's rows, 350
+// KB, went through memory: the stem 0.29 ms at batch 1 in the network against 0.14 ms hot).
 void im2col_int8_rows(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows, int64_t r0, int64_t r1);
 
 }  // namespace qat::onednn

@@ -49,7 +49,7 @@ bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info);
 // K <= 32768 (int32 sums), and either a swish or sigmoid among its post-ops or the requantizing
 // path with 64 output channels or more; 32 or more over `gathered` rows (im2col_int8.h: a stem,
 // whose K of ~28 leaves brgconv's 3x3 kernel no better than our 32-channel tiles: MobileNetV2's
-// 32-output ReLU6 stem 1.2 -> 0.9 ms at batch 16, docs/BENCHMARKS.md).
+// 32-output ReLU6 stem 1.2 -> 0.9-1.1 ms at batch 16, docs/BENCHMARKS.md).
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels,
                          bool gathered = false);
 
