@@ -1314,8 +1314,10 @@ TEST(OnednnInt8, QMulChannelScaleOwnLoop) {
          {C{16, 0, D::kUint8, true, fused::kOnnxInt8, 0, false}, C{40, 1, D::kInt8, true, fused::kOnnxInt8, -3, false},
           C{8, 0, D::kUint8, false, fused::kOnnxUint8, 7, true},
           C{96, 2, D::kInt8, true, fused::kOnnxUint8, 128, false},
-          C{144, 1, D::kUint8, false, fused::kOnnxInt8, 5, true},
-          C{48, 2, D::kUint8, true, fused::kOnnxInt8, 0, true}}) {
+          C{144, 1, D::kUint8, false, fused::kOnnxInt8, 5, true}, C{48, 2, D::kUint8, true, fused::kOnnxInt8, 0, true},
+          // Whole 64-channel steps (packs, then the bounds on the bytes) with a ReLU that binds.
+          C{128, 0, D::kInt8, true, fused::kOnnxInt8, -2, true},
+          C{64, 0, D::kInt8, false, fused::kOnnxUint8, 100, true}}) {
         SCOPED_TRACE("C " + std::to_string(c.c) + " activation " + std::to_string(c.x_kind) + " gate " +
                      dtype_name(c.gate_t) + (c.per_sample ? " per sample" : " shared") + " out " +
                      std::to_string(c.out) + " zp " + std::to_string(c.yzp) + (c.relu ? " relu" : ""));

@@ -9,9 +9,11 @@
 // The quantized one (QMul: int8 / uint8 activation and gate, zero points 0, int8 / uint8 output)
 // on NHWC in AVX-512 registers: 16 channels widened to float, times one multiplier per channel
 // and sample (x_scale * g * g_scale / y_scale), rounded half to even, plus the output zero point,
-// clamped, narrowed. The reference rounds (x * x_scale) * (g * g_scale) / y_scale: the same value
-// but for float rounding, so the two differ only next to a tie (within the one int8 step every
-// fused kernel is held to). oneDNN's binary kernel took 0.12 ms for 112x112x32 bytes at batch 1
+// clamped, narrowed; 64 channels per step where a pixel has them (narrowed by saturating packs,
+// the bounds on the bytes: EfficientNet-B0's 16 SE scales at batch 16 1.85-2.09 -> 1.61 ms). The
+// reference rounds (x * x_scale) * (g * g_scale) / y_scale: the same value but for float
+// rounding, so the two differ only next to a tie (within the one int8 step every fused kernel is
+// held to). oneDNN's binary kernel took 0.12 ms for 112x112x32 bytes at batch 1
 // (docs/BENCHMARKS.md). A plain C++ loop of the same (the first attempt, SSE2 at -O2, no vector
 // rounding) was 4x slower than oneDNN, hence the intrinsics.
 #pragma once
