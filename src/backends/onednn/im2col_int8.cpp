@@ -39,7 +39,10 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) void interior_vb
     }
 }
 
-const bool kVbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vl");
+bool vbmi_available() {
+    static const bool ok = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vl");
+    return ok;
+}
 
 __attribute__((target("avx512f,avx512bw"))) void gather_rows(const Im2colGeometry& g, const uint8_t* x, uint8_t* rows,
                                                              int64_t r0, int64_t r1) {
@@ -55,7 +58,7 @@ __attribute__((target("avx512f,avx512bw"))) void gather_rows(const Im2colGeometr
     const int64_t step = g.stride_w * g.c;
     // The permute path: up to three kernel rows of up to 16 bytes, a row of up to 32 bytes. Its
     // 16-byte loads read past a kernel row's bytes: not at the input's end (checked per row).
-    const bool permute = kVbmi && g.kh <= 3 && seg <= 16 && kp <= 32;
+    const bool permute = vbmi_available() && g.kh <= 3 && seg <= 16 && kp <= 32;
     const uint8_t* x_end = x + g.n * g.in_h * g.in_w * g.c;
     alignas(16) uint8_t fill16[16];
     std::fill(fill16, fill16 + 16, g.fill);
