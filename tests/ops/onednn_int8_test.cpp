@@ -692,12 +692,19 @@ void five_by_five(QCase& c) {
     c.pads = {2, 2, 2, 2};
 }
 
+// A depthwise case's input dims {n, c, h, w}: c channels, c outputs, c groups.
+void depthwise_shape(QCase& c, std::vector<int64_t> x) {
+    c.m = c.group = x[1];
+    c.x = std::move(x);
+}
+
 // INT8 3x3 and 5x5 depthwise convolutions of stride 1 or 2 with ReLU, ReLU6 (clip), swish or
 // nothing after, of 32 channels and more, run on depthwise_int8.h (VNNI on columns of input rows,
 // carried from output to output): within 1 step of the reference, on 1 and 2 threads, u8 and s8
 // inputs (read as u8, the 128 taken back), output zero points, channel counts with a tail in the
-// last 64-channel block, 32 and 96 channels in blocks of 32, odd widths, rows and columns of one
-// pixel, batches (an image's edge rows read padding, not the next image).
+// last 64-channel block, 32 and 96 channels (a 32-channel block: alone, after one of 64), odd
+// widths, rows and columns of one pixel, batches (an image's edge rows read padding, not the next
+// image).
 TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -720,40 +727,28 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.post_ops = {};
     });
     add_output_cases(add);
-    add("144 channels (a 16-channel tail), batch 2, odd width", [](QCase& c) {
-        c.x = {2, 144, 7, 11};
-        c.m = c.group = 144;
-    });
+    add("144 channels (a 16-channel tail), batch 2, odd width", [](QCase& c) { depthwise_shape(c, {2, 144, 7, 11}); });
     add("200 channels (an 8-channel tail), relu", [](QCase& c) {
-        c.x = {1, 200, 5, 6};
-        c.m = c.group = 200;
+        depthwise_shape(c, {1, 200, 5, 6});
         c.post_ops = {"relu"};
     });
-    add("128 channels, one column", [](QCase& c) {
-        c.x = {3, 128, 6, 1};
-        c.m = c.group = 128;
-    });
+    add("128 channels, one column", [](QCase& c) { depthwise_shape(c, {3, 128, 6, 1}); });
     add("one row", [](QCase& c) { c.x = {1, 96, 1, 10}; });
-    // 32 and 96 channels run in blocks of 32 (ymm registers), the rest in blocks of 64.
+    // A last part of at most 32 channels runs in a block of 32 (ymm registers): 32 channels as that
+    // block alone, 96 as 64 + 32.
     add("32 channels, s8 input, relu, batch 2", [](QCase& c) {
-        c.x = {2, 32, 10, 7};
-        c.m = c.group = 32;
+        depthwise_shape(c, {2, 32, 10, 7});
         c.xt = D::kInt8;
         c.post_ops = {"relu"};
     });
     add("32 channels, uint8 output with zero point 128", [](QCase& c) {
-        c.x = {1, 32, 7, 6};
-        c.m = c.group = 32;
+        depthwise_shape(c, {1, 32, 7, 6});
         c.out = fused::kOnnxUint8;
         c.yzp = 128;
     });
-    add("80 channels (a 16-channel tail)", [](QCase& c) {
-        c.x = {1, 80, 6, 9};
-        c.m = c.group = 80;
-    });
+    add("80 channels (a 16-channel tail)", [](QCase& c) { depthwise_shape(c, {1, 80, 6, 9}); });
     add("120 channels (a 56-channel tail), s8 input", [](QCase& c) {
-        c.x = {1, 120, 5, 7};
-        c.m = c.group = 120;
+        depthwise_shape(c, {1, 120, 5, 7});
         c.xt = D::kInt8;
     });
     // Stride 2 (one column carried instead of two): even and odd sizes (an odd one reads the
@@ -763,35 +758,30 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.strides = {2, 2};
     });
     add("stride 2, 144 channels, 9x11, s8 input, relu, batch 2", [](QCase& c) {
-        c.x = {2, 144, 9, 11};
-        c.m = c.group = 144;
+        depthwise_shape(c, {2, 144, 9, 11});
         c.strides = {2, 2};
         c.xt = D::kInt8;
         c.post_ops = {"relu"};
     });
     add("stride 2, 32 channels, 7x6, uint8 output with zero point 128", [](QCase& c) {
-        c.x = {1, 32, 7, 6};
-        c.m = c.group = 32;
+        depthwise_shape(c, {1, 32, 7, 6});
         c.strides = {2, 2};
         c.out = fused::kOnnxUint8;
         c.yzp = 128;
     });
     add("stride 2, 200 channels, 2x2 (one output pixel), batch 3", [](QCase& c) {
-        c.x = {3, 200, 2, 2};
-        c.m = c.group = 200;
+        depthwise_shape(c, {3, 200, 2, 2});
         c.strides = {2, 2};
     });
     add("stride 2, 120 channels, 1x5, s8 input, nothing after", [](QCase& c) {
-        c.x = {1, 120, 1, 5};
-        c.m = c.group = 120;
+        depthwise_shape(c, {1, 120, 1, 5});
         c.strides = {2, 2};
         c.xt = D::kInt8;
         c.post_ops = {};
     });
     // Swish after (EfficientNet's depthwise layers): in real units, then the output scale.
     add("swish, s8 input, 144 channels, batch 2", [](QCase& c) {
-        c.x = {2, 144, 6, 7};
-        c.m = c.group = 144;
+        depthwise_shape(c, {2, 144, 6, 7});
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
@@ -803,32 +793,28 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.yzp = 128;
     });
     add("swish, 32 channels, int8 output with zero point -7", [](QCase& c) {
-        c.x = {1, 32, 8, 5};
-        c.m = c.group = 32;
+        depthwise_shape(c, {1, 32, 8, 5});
         c.post_ops = {"swish"};
         c.yzp = -7;
     });
     // 5x5 with padding 2 (EfficientNet's): five-row columns
     // (rows 0..3, then row 4), a ring of five; stride 1 and 2, swish and ReLU, even and odd sizes,
-    // 32 and 96 channels (blocks of 32), tails, a row of 3 outputs at stride 2.
+    // 32 and 96 channels (a 32-channel block), tails, a row of 3 outputs at stride 2.
     add("5x5, swish, s8 input, 144 channels, batch 2", [](QCase& c) {
-        c.x = {2, 144, 7, 9};
-        c.m = c.group = 144;
+        depthwise_shape(c, {2, 144, 7, 9});
         five_by_five(c);
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
     add("5x5, stride 2, swish, 240 channels, 11x17", [](QCase& c) {
-        c.x = {1, 240, 11, 17};
-        c.m = c.group = 240;
+        depthwise_shape(c, {1, 240, 11, 17});
         five_by_five(c);
         c.strides = {2, 2};
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
     add("5x5, stride 2, 64 channels, 5x6 (3 outputs wide)", [](QCase& c) {
-        c.x = {1, 64, 5, 6};
-        c.m = c.group = 64;
+        depthwise_shape(c, {1, 64, 5, 6});
         five_by_five(c);
         c.strides = {2, 2};
         c.xt = D::kInt8;
@@ -840,30 +826,26 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         c.post_ops = {"relu"};
     });
     add("5x5, stride 2, 32 channels, 15x16 (8 outputs wide), uint8 output with zero point 128", [](QCase& c) {
-        c.x = {2, 32, 15, 16};
-        c.m = c.group = 32;
+        depthwise_shape(c, {2, 32, 15, 16});
         five_by_five(c);
         c.strides = {2, 2};
         c.out = fused::kOnnxUint8;
         c.yzp = 128;
     });
     add("5x5, stride 1, swish, 1152 channels, 7x7 (EfficientNet-B0's last stage)", [](QCase& c) {
-        c.x = {1, 1152, 7, 7};
-        c.m = c.group = 1152;
+        depthwise_shape(c, {1, 1152, 7, 7});
         five_by_five(c);
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
     });
     // A last part of at most 32 channels after blocks of 64 runs as a block of 32.
     add("160 channels (64 + 64 + a full 32-channel tail), relu, s8", [](QCase& c) {
-        c.x = {1, 160, 7, 6};
-        c.m = c.group = 160;
+        depthwise_shape(c, {1, 160, 7, 6});
         c.xt = D::kInt8;
         c.post_ops = {"relu"};
     });
     add("72 channels (64 + a tail of 8), stride 2, swish, uint8 output with zero point 9", [](QCase& c) {
-        c.x = {2, 72, 9, 8};
-        c.m = c.group = 72;
+        depthwise_shape(c, {2, 72, 9, 8});
         c.strides = {2, 2};
         c.post_ops = {"swish"};
         c.out = fused::kOnnxUint8;
@@ -880,10 +862,7 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
     // that differ, other post-ops, an input zero point, a residual.
     std::vector<QCase> others;
     auto other = case_adder(others, base);
-    other("16 channels", [](QCase& c) {
-        c.x = {1, 16, 9, 8};
-        c.m = c.group = 16;
-    });
+    other("16 channels", [](QCase& c) { depthwise_shape(c, {1, 16, 9, 8}); });
     other("stride 3", [](QCase& c) { c.strides = {3, 3}; });
     other("strides 1, 2", [](QCase& c) { c.strides = {1, 2}; });
     other("hard_swish", [](QCase& c) { c.post_ops = {"hard_swish"}; });

@@ -32,8 +32,8 @@ constexpr int64_t packed_registers(int kernel) { return kernel == 5 ? 5 * 2 * 4 
 
 #define QAT_VOP __attribute__((target(QAT_DW_TARGET), always_inline))
 
-// The kernel's vector operations at two widths: blocks of 64 channels in zmm registers, of 32 in
-// ymm ones (for 32 and 96 channels, which would leave half of a 64-channel block idle). Lane L of a
+// The kernel's vector operations at two widths: blocks of 64 channels in zmm registers, a last
+// part of at most 32 in ymm ones (which would leave half of a 64-channel block idle). Lane L of a
 // register holds 16 channels either way, so the interleave and the packs work the same.
 struct Zmm {
     static constexpr int64_t kW = 64;
@@ -316,7 +316,8 @@ RunFn run_of(bool ymm, bool s8) {
     return kRuns[ymm][s8];
 }
 
-// run_rows for a kernel size, swish or not, a stride, 32-channel blocks or 64, an s8 input or u8.
+// run_rows for a kernel size, swish or not, a stride, blocks of 64 channels or the last 32, an s8
+// input or u8.
 RunFn pick_run(int kernel, bool swish, int stride, bool ymm, bool s8) {
     using Pick = RunFn (*)(bool, bool);
     static constexpr Pick kPick[2][2][2] = {
@@ -346,17 +347,16 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     kernel_ = kernel;
     swish_ = info.post_ops.size() == 1 && info.post_ops[0] == ir::fused::PostOp::kSwish;
     inv_y_ = 1.0f / info.y_scale;
-    // Blocks of 32 channels for 32 and 96 (where a last 64-channel block would idle half of its
-    // lanes: 96 channels 1.6x oneDNN in blocks of 64, 2.2x in blocks of 32); elsewhere blocks of
-    // 64 (all in blocks of 32, 144 channels ran 1.44x oneDNN against 1.75x; docs/BENCHMARKS.md),
-    // and a last part of at most 32 channels in one block of 32: 144 as 64 + 64 + 32 instead of
-    // 3 x 64, 480 as 7 x 64 + 32 (a block of 64 costs ~1.4x one of 32, not 2x).
-    tail_ = width_ == 64 && channels % 64 != 0 && channels % 64 <= 32 ? channels % 64 : 0;
-    blocks_ = tail_ ? channels / 64 : (channels + width_ - 1) / width_;
+    // Blocks of 64 channels (all in blocks of 32, 144 channels ran 1.44x oneDNN against 1.75x;
+    // docs/BENCHMARKS.md), and a last part of at most 32 channels in one block of 32: 144 as 64 +
+    // 64 + 32 instead of 3 x 64, 480 as 7 x 64 + 32 (a block of 64 costs ~1.4x one of 32, not 2x);
+    // 32 channels as that block alone, 96 as 64 + 32 (3 x 32 measured 10-18% slower).
+    tail_ = channels % 64 != 0 && channels % 64 <= 32 ? channels % 64 : 0;
+    blocks_ = tail_ ? channels / 64 : (channels + 63) / 64;
     x_u8_ = x_is_u8;
     y_zp_ = info.y_zero_point;
     y_u8_ = info.out_dtype == DataType::kUint8;
-    const int64_t regs = packed_registers(kernel), main = blocks_ * width_;
+    const int64_t regs = packed_registers(kernel), main = blocks_ * 64;
     const size_t n = static_cast<size_t>(main + (tail_ ? 32 : 0));
     packed_.assign(n * static_cast<size_t>(regs), 0);
     scale_.assign(n, 0.0f);
@@ -365,8 +365,8 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         // Channel c's sums land in its block (kBlock channels, its weights from byte `base`, its
         // scale and bias from `first`), register k, dword 4L + j for c - first = 16L + 4k + j.
         const bool in_tail = c >= main;
-        const int64_t kBlock = in_tail ? 32 : width_, b = in_tail ? blocks_ : c / width_;
-        const int64_t first = in_tail ? main : b * width_, base = first * regs;
+        const int64_t kBlock = in_tail ? 32 : 64, b = in_tail ? blocks_ : c / 64;
+        const int64_t first = in_tail ? main : b * 64, base = first * regs;
         const int64_t r = c - first, L = r / 16, k = (r % 16) / 4, j = r % 4;
         const int64_t pos = 4 * L + j;
         const int K = kernel_;
@@ -421,9 +421,9 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
-        const int64_t main = blocks_ * width_;
-        pick_run(kernel_, swish_, stride_, width_ == 32, !x_u8_)(g, c_, std::min(c_, main), blocks_, xb, yb, r0, r1, w,
-                                                                 f);
+        const int64_t main = blocks_ * 64;
+        if (blocks_ > 0)
+            pick_run(kernel_, swish_, stride_, false, !x_u8_)(g, c_, std::min(c_, main), blocks_, xb, yb, r0, r1, w, f);
         if (tail_) {
             Requant ft = f;
             ft.scale += main;

@@ -5,8 +5,8 @@
 // depthwise convolutions were a third of MobileNetV2's INT8 time.
 //
 // How: vpdpbusd sums four u8 x s8 products per 32-bit lane, so a lane holds the taps of one
-// channel: a column of three input rows and a fourth byte of weight 0, 64 channels each (32 for
-// 32- and 96-channel tensors), interleaved byte-wise (unpacklo / unpackhi, within 128-bit lanes;
+// channel: a column of three input rows and a fourth byte of weight 0, 64 channels each (a last
+// part of up to 32: ymm), interleaved byte-wise (unpacklo / unpackhi, within 128-bit lanes;
 // lane L, dword j of register k is channel 16L + 4k + j). An output sums three such columns with
 // the weights of its three kernel columns ([w(0,kx) w(1,kx) w(2,kx) 0]); consecutive outputs share
 // columns (stride 1: two, stride 2: one), which are carried along, so each column is loaded and
@@ -19,8 +19,8 @@
 // masked to its channels). The epilogue runs on the lane order above, in output units (y =
 // round(acc * s + b), clamped, + zero point; the reference rounds v / y_scale, which differs only
 // next to a tie: within the one int8 step every fused kernel is held to; swish, which does not
-// commute with the scale, in real units with swish.h's table form and then times 1 / y_scale), and
-// lane-wise packs put the bytes back in channel order.
+// commute with the scale, from twice the real value with swish.h's table, the output scale and
+// zero point folded into it), and lane-wise packs put the bytes back in channel order.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +65,6 @@ class DepthwiseInt8 {
     int kernel_ = 3;
     bool swish_ = false;  // swish after (else relu / clip / nothing)
     float inv_y_ = 1;     // 1 / y_scale
-    int64_t width_ = 64;  // channels per block: 64 (zmm registers) or 32 (ymm)
     int64_t tail_ = 0;    // channels after blocks_ blocks of 64, in one block of 32 (else 0)
     bool x_u8_ = true;
     int32_t y_zp_ = 0;

@@ -98,7 +98,6 @@ void sum_bytes_any(const uint8_t* x, int64_t c, int64_t p0, int64_t p1, bool u8,
         sum_bytes<false>(x, c, p0, p1, acc);
 }
 
-// The outputs of one image from its channels' sums.
 // The outputs of one image from its channels' sums, 8 channels per step: the mean in double (as
 // the reference's double sum), to float, divided by y_scale, rounded half to even, plus the zero
 // point, clamped (a scalar loop of the same took ~3 us for 1152 channels).
@@ -182,8 +181,6 @@ void global_avg_pool_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, floa
 }
 
 bool global_avg_pool_q8_available() { return avx512bw_available(); }
-
-int64_t global_avg_pool_q8_scratch(int64_t c, int threads) { return slice(c) * std::max(1, threads); }
 
 void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, const void* x, void* y, int threads,
                              int32_t* scratch) {

@@ -13,7 +13,8 @@
 
 namespace qat::onednn {
 
-// Floats of scratch global_avg_pool_nhwc needs for `threads` threads (a page-aligned slice each).
+// 4-byte values (floats, or int32 for the quantized pool) of scratch either pool needs for
+// `threads` threads (a page-aligned slice each).
 int64_t global_avg_pool_scratch(int64_t c, int threads);
 
 // x: n x hw x c floats; y: n x c floats, y[b][k] = mean over p of x[b][p][k]. Runs on up to
@@ -39,11 +40,8 @@ struct GapQ8 {
 // Whether global_avg_pool_q8_nhwc has its vector path on this machine (AVX-512 F and BW).
 bool global_avg_pool_q8_available();
 
-// int32 values of scratch global_avg_pool_q8_nhwc needs for `threads` threads.
-int64_t global_avg_pool_q8_scratch(int64_t c, int threads);
-
 // x: n x hw x c bytes; y: n x c values of q.out's type. Threads as global_avg_pool_nhwc; scratch:
-// global_avg_pool_q8_scratch(c, threads) int32, 4 KB aligned.
+// global_avg_pool_scratch(c, threads) int32, 4 KB aligned.
 void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, const void* x, void* y, int threads,
                              int32_t* scratch);
 

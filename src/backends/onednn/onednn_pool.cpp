@@ -202,22 +202,16 @@ class PoolKernel : public OnednnKernel {
 
     Status do_run(runtime::KernelContext& ctx) override {
         const Tensor& x = *ctx.input(0);
-        if (own_gap_) {
+        if (own_gap_ || own_qgap_) {
             const int threads = std::max(1, ctx.num_threads());
-            void* scratch =
-                gap_scratch(static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * sizeof(float));
+            void* scratch = gap_scratch(static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * 4);
             Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
-            global_avg_pool_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), x.data<float>(), out->data<float>(), threads,
-                                 static_cast<float*>(scratch));
-            return declare_layout(ctx, 0, dst_md_);
-        }
-        if (own_qgap_) {
-            const int threads = std::max(1, ctx.num_threads());
-            void* scratch =
-                gap_scratch(static_cast<size_t>(global_avg_pool_q8_scratch(x.dim(1), threads)) * sizeof(int32_t));
-            Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
-            global_avg_pool_q8_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), qgap_, x.raw_data(), out->raw_data(),
-                                    threads, static_cast<int32_t*>(scratch));
+            if (own_qgap_)
+                global_avg_pool_q8_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), qgap_, x.raw_data(), out->raw_data(),
+                                        threads, static_cast<int32_t*>(scratch));
+            else
+                global_avg_pool_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), x.data<float>(), out->data<float>(),
+                                     threads, static_cast<float*>(scratch));
             return declare_layout(ctx, 0, dst_md_);
         }
         std::unordered_map<int, dnnl::memory> args;

@@ -26,8 +26,9 @@ constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 // lose to brgconv_1x1 or tie (MobileNetV2's 32 -> 16 projection at 112x112: 0.63-0.67x, 96 -> 24
 // at 56x56: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no faster.
 constexpr int64_t kRequantMinChannels = 64;
-// A swish or sigmoid alone from 32 outputs (a 32-channel packed block): 112x112x28 -> 32 with swish
-// 100 -> 85 us on two threads against the general epilogue (docs/BENCHMARKS.md).
+// From 32 outputs (a 32-channel packed block) the requantizing path takes a swish or sigmoid alone
+// (112x112x28 -> 32 with swish: 100 -> 85 us on two threads against the general epilogue) and,
+// over gathered rows, any of its chains (see pointwise_int8_fits; docs/BENCHMARKS.md).
 constexpr int64_t kActRequantMinChannels = 32;
 constexpr int64_t kChannelSplitWeightBytes = 256 * 1024;  // run(): the requantizing path's thread split
 

@@ -49,33 +49,41 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 swish16(__m512 x
 // relative one. swish(v) = max(v, 0) - h(|v|), h(a) = a / (1 + e^a): h lives in [0, 0.28] and
 // falls to 1.8e-6 at a = 16, so one quartic per half-unit interval of [0, 16) (32 intervals, each
 // coefficient picked with one two-register permute) is within 4e-7 of it (float rounding aside);
-// the last interval is 0, 2.9e-6 off at |v| = 15.5 and less beyond. The caller hands in v2 = 2 v (its scale and
-// bias doubled, exact): u = min(|v2|, 32) is then the interval's index and its fraction in two
-// instructions (DQ's vrange / vreduce). As the epilogue's output, swish(v) / y_scale + zp is
-// max(v2, 0) * (0.5 / y_scale) + zp - h / y_scale: 17 instructions from the sums instead of 23 with
-// the exp-based swish16 (4.9 -> 3.9 ns per 16 outputs alone, docs/BENCHMARKS.md), and an output
-// step moved no more often (tests/ops/onednn_swish_check.cpp). Cubics (9e-6) were
-// cheaper still, but moved EfficientNet-B0 from 40.5 to 28.5 dB against ONNX Runtime: the int8
-// network amplifies each flipped step.
+// the last interval is 0, 2.9e-6 off at |v| = 15.5 and less beyond. The caller hands in v2 = 2 v
+// (its scale and bias doubled, exact): u = min(|v2|, 32) is then the interval's index and its
+// fraction in two instructions (DQ's vrange / vreduce). As the epilogue's output, swish(v) /
+// y_scale + zp is max(v2, 0) * (0.5 / y_scale) + zp - h / y_scale: 17 instructions from the sums
+// instead of 23 with the exp-based swish16 (4.9 -> 3.9 ns per 16 outputs alone,
+// docs/BENCHMARKS.md), and an output step moved no more often (tests/ops/onednn_swish_check.cpp).
+// Cubics (9e-6) were cheaper still, but moved EfficientNet-B0 from 40.5 to 28.5 dB against ONNX
+// Runtime: the int8 network amplifies each flipped step.
 struct SwishTable {
     static constexpr int kDegree = 4;
     alignas(64) float c[kDegree + 1][32];  // c[k][j]: the t^k coefficient on u in [j, j + 1), t = u - j
 };
 extern const SwishTable kSwishTable;
 
-// h(|v|) of 16 values from v2 = 2 v.
-__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish_h_of_2v(__m512 v2) {
+// The quartic of 16 values' intervals from v2 = 2 v, its coefficients from coef(k, j) (the t^k
+// ones of intervals j): kSwishTable's (h), or a copy scaled for one output (SwishOutput).
+template <class Coef>
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish_quartic_of_2v(__m512 v2, Coef coef) {
     // vrange imm 0x0A: the smaller magnitude, sign cleared: min(|v2|, 31.999).
     const __m512 u = _mm512_range_ps(v2, _mm512_set1_ps(31.999f), 0x0A);
     const __m512i j = _mm512_cvttps_epi32(u);
     const __m512 t = _mm512_reduce_ps(u, _MM_FROUND_TO_NEG_INF);  // u - floor(u)
-    const auto coef = [j](int k) __attribute__((always_inline, target("avx512f"))) {
-        return _mm512_permutex2var_ps(_mm512_load_ps(kSwishTable.c[k]), j, _mm512_load_ps(kSwishTable.c[k] + 16));
-    };
-    __m512 h = coef(SwishTable::kDegree);
+    __m512 h = coef(SwishTable::kDegree, j);
 #pragma GCC unroll 8
-    for (int k = SwishTable::kDegree - 1; k >= 0; --k) h = _mm512_fmadd_ps(h, t, coef(k));
+    for (int k = SwishTable::kDegree - 1; k >= 0; --k) h = _mm512_fmadd_ps(h, t, coef(k, j));
     return h;
+}
+
+// h(|v|) of 16 values from v2 = 2 v.
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish_h_of_2v(__m512 v2) {
+    return swish_quartic_of_2v(
+        // (A capture: a capture-less lambda's function-pointer conversion lacks the target.)
+        v2, [&tab = kSwishTable](int k, __m512i j) __attribute__((always_inline, target("avx512f"))) {
+            return _mm512_permutex2var_ps(_mm512_load_ps(tab.c[k]), j, _mm512_load_ps(tab.c[k] + 16));
+        });
 }
 
 // swish(v) of 16 values (the general epilogue, where other post-ops may follow).
@@ -126,13 +134,10 @@ __attribute__((target("avx512f"), always_inline)) inline SwishOutputRegs swish_o
 // a time (four in lockstep ran 1-2% slower: the scheduler then waits on each stage's latency).
 __attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16_to_output(__m512 v2,
                                                                                            const SwishOutputRegs& t) {
-    constexpr int kD = SwishTable::kDegree;
-    const __m512 u = _mm512_range_ps(v2, _mm512_set1_ps(31.999f), 0x0A);  // as swish_h_of_2v
-    const __m512i j = _mm512_cvttps_epi32(u);
-    const __m512 f = _mm512_reduce_ps(u, _MM_FROUND_TO_NEG_INF);
-    __m512 h = _mm512_permutex2var_ps(t.lo[kD], j, t.hi[kD]);
-#pragma GCC unroll 8
-    for (int k = kD - 1; k >= 0; --k) h = _mm512_fmadd_ps(h, f, _mm512_permutex2var_ps(t.lo[k], j, t.hi[k]));
+    const __m512 h = swish_quartic_of_2v(
+        v2, [&t](int k, __m512i j) __attribute__((always_inline, target("avx512f"))) {
+            return _mm512_permutex2var_ps(t.lo[k], j, t.hi[k]);
+        });
     return _mm512_fmadd_ps(_mm512_max_ps(v2, _mm512_setzero_ps()), t.half_inv_y, h);
 }
 #endif
