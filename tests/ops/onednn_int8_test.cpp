@@ -548,11 +548,12 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
 // INT8 1x1 convolutions with 64 outputs or more and a ReLU, a clip or nothing after (a residual
 // added first or not) run on pointwise_int8.h's requantizing path (sums to output units with one
 // multiply-add, lane-wise packs to bytes in a packed channel order, the bounds on the bytes):
-// within 1 step of the reference, on 1 and 2 threads, every kind of last block (64 channels in
-// pack order, 32 in pack order with a qword permute, 16 and 48 in channel order, 24 and 56
-// masked), pixel tails, both thread splits (pixels; output channels when there are too few pixels
-// or 256 KB of weights), u8 / s8 inputs and outputs with zero points, strides, batches, a long K
-// (int32 sums), u8 / s8 residuals with zero points (read in the packed order too).
+// within 1 step of the reference, on 1 and 2 threads, every kind of last block (64, 48 and 32
+// channels in pack order, the last two with a dword / qword permute, 16 in channel order, 24 and
+// 56 masked), pixel tails, both thread splits (pixels; output channels when there are too few
+// pixels or 256 KB of weights, a thread's share then ending inside a block), u8 / s8 inputs and
+// outputs with zero points, strides, batches, a long K (int32 sums), u8 / s8 residuals with zero
+// points (read in the packed order too).
 TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -588,11 +589,11 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
         c.m = 144;
         c.xt = D::kInt8;
     });
-    add("8 -> 112 (a 48-channel block, computed as 64 and stored masked)", [](QCase& c) {
+    add("8 -> 112 (a 48-channel block: three registers packed)", [](QCase& c) {
         c.x = {1, 8, 6, 6};
         c.m = 112;
     });
-    add("24 -> 48 (one 48-channel block as 64), s8 input, swish (from 32 outputs)", [](QCase& c) {
+    add("24 -> 48 (one 48-channel block), s8 input, swish (from 32 outputs)", [](QCase& c) {
         c.x = {1, 24, 7, 5};
         c.m = 48;
         c.xt = D::kInt8;
@@ -659,6 +660,19 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
         c.xt = D::kInt8;
         c.post_ops = {"add", "relu"};
         c.residual = D::kInt8;
+    });
+    add("add (s8 residual, zero point -2), 112 outputs (a 48-channel block), s8 input", [](QCase& c) {
+        c.x = {1, 32, 5, 7};
+        c.m = 112;
+        c.xt = D::kInt8;
+        c.post_ops = {"add"};
+        c.residual = D::kInt8;
+        c.rzp = -2;
+    });
+    add("832 -> 320 at 7x7, relu (channel split, five blocks: the shares meet inside the third)", [](QCase& c) {
+        c.x = {1, 832, 7, 7};
+        c.m = 320;
+        c.post_ops = {"relu"};
     });
     add("add, relu, 88 outputs (24 of a 32-channel block)", [](QCase& c) {
         c.x = {1, 4, 9, 7};
@@ -837,6 +851,19 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         five_by_five(c);
         c.xt = D::kInt8;
         c.post_ops = {"swish"};
+    });
+    // Inputs over 2 MB are read with software prefetch of the next output row's input rows (the
+    // last rows' prefetches point past the image, or the tensor).
+    add("stride 2, swish, 96 channels, 112x112 (2.4 MB in: prefetched), s8 input", [](QCase& c) {
+        depthwise_shape(c, {2, 96, 112, 112});
+        c.strides = {2, 2};
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
+    add("5x5, stride 1, relu, 160 channels (a 32-channel tail), 2 x 82x82 (2.2 MB in: prefetched)", [](QCase& c) {
+        depthwise_shape(c, {2, 160, 82, 82});
+        five_by_five(c);
+        c.post_ops = {"relu"};
     });
     // A last part of at most 32 channels after blocks of 64 runs as a block of 32.
     add("160 channels (64 + 64 + a full 32-channel tail), relu, s8", [](QCase& c) {

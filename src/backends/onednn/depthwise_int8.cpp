@@ -23,6 +23,8 @@ namespace {
 
 // Fewer channels leave most of a block's lanes idle.
 constexpr int64_t kMinChannels = 32;
+// Inputs of more bytes than this (the L2 of two cores) are read with software prefetch.
+constexpr int64_t kPrefetchBytes = int64_t{2} << 20;
 
 // Registers of packed weights per block of channels: 3x3, a quad per kernel column (3 x 4
 // registers); 5x5, two quads per kernel column (5 x 2 x 4).
@@ -212,6 +214,21 @@ QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, 
     interleave4<V>(p[4], p[4], p[4], p[4], q[1]);
 }
 
+// Asks for the input lines that output `ow` of the next output row reads first (the kStride rows
+// below the ones it shares with this row, kStride pixels from column kStride * ow, all channels),
+// for inputs that do not fit the caches (kPrefetchBytes): EfficientNet-B0's batch-16 expand
+// outputs, which the hardware prefetcher, one row at a time, kept too few lines of in flight.
+template <int kK, int kStride>
+QAT_VNNI_INLINE void prefetch_next_row(const uint8_t* const (&rows)[kK], int64_t ow, int64_t in_w, int64_t C) {
+    const int64_t ahead = kStride * in_w * C, first = kStride * ow * C;
+#pragma GCC unroll 2
+    for (int k = kK - kStride; k < kK; ++k) {
+        if (!rows[k]) continue;
+        const uint8_t* p = rows[k] + ahead + first;
+        for (int64_t o = 0; o < kStride * C; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
+    }
+}
+
 // Output rows [r0, r1) of the flattened (image, row) range, kK x kK (3 or 5, padding kK / 2).
 // Output ow sums the input columns kStride * ow - kK / 2 .. kStride * ow + kK / 2 of its input
 // rows, kFlip: an s8 input.
@@ -227,7 +244,7 @@ QAT_VNNI_INLINE void load_column5(const uint8_t* const (&rows)[5], int64_t col, 
 template <class V, bool kFlip, int kStride, bool kSwish, int kK>
 QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int64_t channels, const int64_t blocks,
                        const uint8_t* x, uint8_t* y, const int64_t r0, const int64_t r1, const int8_t* packed,
-                       const Requant f) {
+                       const Requant f, const bool prefetch) {
     using I = typename V::I;
     using F = typename V::F;
     constexpr int64_t kW = V::kW, kLanes = kW / 4;  // channels per block, dwords per register
@@ -263,6 +280,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
                 load_column<V, kFlip>(rb, -1, g.in_w, C, mask, flip, fill, c0);
                 if constexpr (kStride == 1) load_column<V, kFlip>(rb, 0, g.in_w, C, mask, flip, fill, c1);
                 for (int64_t ow = 0; ow < g.w; ++ow) {
+                    if (prefetch && b == 0) prefetch_next_row<3, kStride>(rows, ow, g.in_w, C);
                     if constexpr (kStride == 2) load_column<V, kFlip>(rb, 2 * ow, g.in_w, C, mask, flip, fill, c1);
                     load_column<V, kFlip>(rb, kStride * ow + 1, g.in_w, C, mask, flip, fill, c2);
                     I a[4];
@@ -282,6 +300,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
                 for (int64_t c = -2; c < (kStride == 1 ? 2 : 1); ++c)
                     load_column5<V, kFlip>(rb, c, g.in_w, C, mask, flip, fill, ring[(c + 10) % 5]);
                 for (int64_t ow = 0; ow < g.w; ++ow) {
+                    if (prefetch && b == 0) prefetch_next_row<5, kStride>(rows, ow, g.in_w, C);
                     const int64_t first = kStride * ow - 2;
                     if constexpr (kStride == 2)
                         load_column5<V, kFlip>(rb, first + 3, g.in_w, C, mask, flip, fill, ring[(first + 13) % 5]);
@@ -306,7 +325,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
 }
 
 using RunFn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t,
-                       int64_t, const int8_t*, const Requant);
+                       int64_t, const int8_t*, const Requant, bool);
 
 template <int kK, bool kSwish, int kStride>
 RunFn run_of(bool ymm, bool s8) {
@@ -418,18 +437,25 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
     const auto* xb = static_cast<const uint8_t*>(x);
     auto* yb = static_cast<uint8_t*>(y);
+    // Software prefetch for inputs larger than the two cores' L2 (batch 16 of EfficientNet-B0's
+    // early layers: its 112x112x96 stride-2 layer 1.47-1.79 -> 1.17-1.37 ms; docs/BENCHMARKS.md);
+    // on cached inputs the prefetches only cost (1-3% on one thread). The first call of a row range
+    // asks for every channel's lines.
+    const bool prefetch = g.n * g.in_h * g.in_w * c_ > kPrefetchBytes;
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         const int8_t* w = packed_.data();
         const int64_t main = blocks_ * 64;
         if (blocks_ > 0)
-            pick_run(kernel_, swish_, stride_, false, !x_u8_)(g, c_, std::min(c_, main), blocks_, xb, yb, r0, r1, w, f);
+            pick_run(kernel_, swish_, stride_, false, !x_u8_)(g, c_, std::min(c_, main), blocks_, xb, yb, r0, r1, w, f,
+                                                              prefetch);
         if (tail_) {
             Requant ft = f;
             ft.scale += main;
             ft.bias += main;
             pick_run(kernel_, swish_, stride_, true, !x_u8_)(g, c_, tail_, 1, xb + main, yb + main, r0, r1,
-                                                             w + main * packed_registers(kernel_), ft);
+                                                             w + main * packed_registers(kernel_), ft,
+                                                             prefetch && blocks_ == 0);
         }
     };
     if (nt == 1) return work(0);

@@ -201,10 +201,10 @@ QAT_VNNI_INLINE __m512i to_output(__m512 f, const Requant& q) {
     return _mm512_cvtps_epi32(f);
 }
 
-// 64 (NR 4) or 32 (NR 2) residual bytes of a pixel in the packed channel order of tile_q's
-// registers, as floats: register j, dword 4 L + i holds byte 4 NR L + 4 j + i. A byte shuffle within
-// the lanes picks them (two registers: each lane's qword moved to its lane first), zero-extended
-// for u8, sign-extended for s8 (placed in the top byte, shifted down).
+// 64 (NR 4), 48 (NR 3) or 32 (NR 2) residual bytes of a pixel in the packed channel order of
+// tile_q's registers, as floats: register j, dword 4 L + i holds byte 4 NR L + 4 j + i. A byte
+// shuffle within the lanes picks them (two or three registers: each lane's bytes moved to its lane
+// first), zero-extended for u8, sign-extended for s8 (placed in the top byte, shifted down).
 template <int NR>
 QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, __m512 (&out)[NR]) {
     alignas(64) static const auto kCtrl = [] {
@@ -219,6 +219,8 @@ QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, 
     }();
     __m512i v = _mm512_maskz_loadu_epi8(mask, r);
     if constexpr (NR == 2) v = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v);
+    if constexpr (NR == 3)
+        v = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 1, 2, 0, 3, 4, 5, 0, 6, 7, 8, 0, 9, 10, 11, 0), v);
 #pragma GCC unroll 4
     for (int j = 0; j < NR; ++j) {
         __m512i d = _mm512_shuffle_epi8(v, _mm512_load_si512(kCtrl[u8 ? 0 : 1][j].data()));
@@ -227,15 +229,15 @@ QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, 
     }
 }
 
-// MR pixels x NR columns through the requantizing epilogue. kPacked (NR 2 or 4): the block's
+// MR pixels x NR columns through the requantizing epilogue. kPacked (NR 2 to 4): the block's
 // channels are in the order of the lane-wise packs (PointwiseInt8::init), so that its registers of
-// int32 become bytes in channel order with two packing steps (and a qword permute for two
-// registers), one store per pixel. Otherwise (NR 1 or 3) in channel order, 16 channels per
+// int32 become bytes in channel order with two packing steps (and a qword or dword permute for two
+// or three registers), one store per pixel. Otherwise (NR 1) in channel order, 16 channels per
 // register, stored with masks. `left`: the channels from the block's first that exist.
 template <int MR, int NR, bool kFlip, bool kPacked, int kMode>
 QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                                                uint8_t* const* y, const uint8_t* const* res, const Requant q) {
-    static_assert(!kPacked || NR == 2 || NR == 4, "packed blocks are 32 or 64 channels");
+    static_assert(!kPacked || NR >= 2, "packed blocks are 32, 48 or 64 channels");
     constexpr bool kRes = kMode == kResidual;
     __m512i acc[MR][NR];
     accumulate<MR, NR, kFlip>(k4, x, wp, acc);
@@ -259,13 +261,18 @@ QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const*
             }
             // Saturating packs, then the bounds (which lie within the type's range) on the bytes;
             // a swish or sigmoid has none (the packs' saturation is the type's range).
-            const __m512i a = _mm512_packs_epi32(v[0], v[1]), b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : a;
+            const __m512i a = _mm512_packs_epi32(v[0], v[1]);
+            const __m512i b = NR == 4 ? _mm512_packs_epi32(v[2], v[3]) : NR == 3 ? _mm512_packs_epi32(v[2], v[2]) : a;
             __m512i out = q.y_u8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
             if constexpr (kMode == kPlain || kMode == kResidual)
                 out = q.y_u8 ? _mm512_min_epu8(_mm512_max_epu8(out, lo8), hi8)
                              : _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
             // Two registers: each lane holds its 8 bytes twice; the even qwords are the 32.
             if constexpr (NR == 2) out = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), out);
+            // Three: each lane's last dword repeats its third; the first three of each are the 48.
+            if constexpr (NR == 3)
+                out = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0),
+                                               out);
             if (left >= kWidth && NR == 4)
                 _mm512_storeu_si512(y[r], out);
             else
@@ -324,7 +331,7 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
             if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q<R + 1, J + 1, kFlip, (J == 1 || J == 3), kMode>;
+                return tile_q<R + 1, J + 1, kFlip, (J >= 1), kMode>;
             else
                 return nullptr;
         };
@@ -344,7 +351,7 @@ template <int NR, bool kFlip, int kMode>
 QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                      const uint8_t* res, int64_t m, int64_t n, const Requant q) {
     constexpr int kR = requant_rows(NR);
-    constexpr bool kPacked = NR == 2 || NR == 4;
+    constexpr bool kPacked = NR >= 2;
     constexpr bool kRes = kMode == kResidual;
     const uint8_t* xr[kR];
     uint8_t* yr[kR];
@@ -451,19 +458,18 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     // real units before the output scale); other chains with them the general epilogue.
     act_ = m >= kActRequantMinChannels ? activation_mode(info) : kPlain;
     requant_ = pointwise_int8_requantizes(info) || act_ != kPlain;
-    // On the requantizing path a last block of 48 channels is computed as 64 (16 columns of zero
-    // weights, its store masked): the unpacked 3-register tile ran 14x14x672 -> 112 at 0.70x
-    // brgconv_1x1, the packed 4-register one at 0.92-0.95x (docs/BENCHMARKS.md).
+    // On the requantizing path a last block of 48 channels is packed too (three registers): the
+    // unpacked 3-register tile ran 14x14x672 -> 112 at 0.70x brgconv_1x1, the block computed as 64
+    // (16 columns of zero weights) at 0.88-0.95x, the packed three at 1.0x (docs/BENCHMARKS.md).
     mp_ = round_up(m, 16);
-    if (requant_ && mp_ % kBlock == 48) mp_ += 16;
     const int64_t mp = mp_, blocks = (mp + kBlock - 1) / kBlock;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
-    // 2 or 4 registers of the requantizing path, in the order its lane-wise packs give back
+    // 2, 3 or 4 registers of the requantizing path, in the order its lane-wise packs give back
     // (tile_q): register j, dword d (o = 16 j + d) ends up as byte 4 NR (d / 4) + 4 j + d % 4.
     auto width_of = [&](int64_t b) { return std::min(kBlock, mp - b * kBlock); };
     auto channel_of = [&](int64_t b, int64_t o) {
         const int64_t width = width_of(b), nr = width / 16;
-        const bool packed = requant_ && (nr == 2 || nr == 4);
+        const bool packed = requant_ && nr >= 2;
         return b * kBlock + (packed ? 4 * nr * ((o % 16) / 4) + 4 * (o / 16) + o % 4 : o);
     };
     packed_.assign(static_cast<size_t>(blocks * kBlock * k), 0);
@@ -632,7 +638,22 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     {
         const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
         if (split_channels) {
-            work(blocks * t / nt, blocks * (t + 1) / nt, 0, pixels);
+            // Even shares of the blocks' pixels: a share may begin or end inside a block (at a
+            // multiple of 24 pixels, whole tiles), so an odd block count does not give one thread
+            // a whole block more (7x7x1152 -> 320, five blocks: 3 : 2 before; docs/BENCHMARKS.md).
+            auto at = [&](int64_t share) {
+                const int64_t u = blocks * pixels * share / nt;
+                return std::pair<int64_t, int64_t>{u / pixels, u % pixels / 24 * 24};
+            };
+            auto [b0, p0] = at(t);
+            const auto [b1, p1] = at(t + 1);
+            if (b0 == b1) {
+                if (p1 > p0) work(b0, b0 + 1, p0, p1);
+            } else {
+                if (p0 > 0) work(b0, b0 + 1, p0, pixels), ++b0;
+                if (b1 > b0) work(b0, b1, 0, pixels);
+                if (p1 > 0) work(b1, b1 + 1, 0, p1);
+            }
         } else {
             work(0, blocks, std::min(pixels, tiles * t / nt * kRows), std::min(pixels, tiles * (t + 1) / nt * kRows));
         }

@@ -77,7 +77,7 @@ class PointwiseInt8 {
 
   private:
     int64_t m_ = 0, k_ = 0;
-    int64_t mp_ = 0;  // output channels as packed: m rounded up to 16 (a last block of 48 to 64)
+    int64_t mp_ = 0;  // output channels as packed: m rounded up to 16
     bool x_u8_ = true;
     ir::fused::FusedOpInfo info_;
     std::vector<int8_t> packed_;     // per 64-channel block [K/4][width][4], M padded to 16
