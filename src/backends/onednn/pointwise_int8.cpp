@@ -650,7 +650,10 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
             if (b0 == b1) {
                 if (p1 > p0) work(b0, b0 + 1, p0, p1);
             } else {
-                if (p0 > 0) work(b0, b0 + 1, p0, pixels), ++b0;
+                if (p0 > 0) {
+                    work(b0, b0 + 1, p0, pixels);
+                    ++b0;
+                }
                 if (b1 > b0) work(b0, b1, 0, pixels);
                 if (p1 > 0) work(b1, b1 + 1, 0, p1);
             }
