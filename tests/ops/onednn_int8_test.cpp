@@ -353,12 +353,26 @@ void add_output_cases(Add& add) {
     });
 }
 
+// Whether this machine runs pointwise_int8.h (the kernel for INT8 1x1 convolutions with swish or
+// sigmoid). Checked here on its own rather than through pointwise_int8_available(): the tests'
+// expectation of which kernel runs must not come from the code that picks it (and this file
+// builds without oneDNN).
+bool has_vnni_kernel() {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
 // 1x1 convolutions of a 1x1 input (the squeeze-and-excitation reduce / expand) run on
 // pointwise_gemv.h's loop, which evaluates the reference's own formula (exact integer sums, the
 // real value in double, the same post-op and quantization code): outputs equal the reference
 // exactly. Shapes outside its limits (residual, > 256 outputs) stay on oneDNN, within 1 step.
-// Chains with swish or sigmoid go to pointwise_int8.h first where it runs (the next test), so
-// those cases here have input channels that are not a multiple of 4, which it declines.
+// Chains with swish or sigmoid go to pointwise_int8.h where it runs (the next test; input
+// channels that are not a multiple of 4 in rows padded to whole dwords); here where it does not.
 TEST(OnednnInt8, QConvPointwiseGemv) {
     QAT_REQUIRE_ONEDNN();
     using D = DataType;
@@ -370,15 +384,17 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     auto add = case_adder(cases, base);
     add("plain s8 -> s8", [](QCase&) {});
     add("relu", [](QCase& c) { c.post_ops = {"relu"}; });
-    add("swish (reduce), 46 -> 24", [](QCase& c) {
-        c.x = {1, 46, 1, 1};
-        c.post_ops = {"swish"};
-    });
-    add("sigmoid (expand), 6 -> 200", [](QCase& c) {
-        c.x = {1, 6, 1, 1};
-        c.m = 200;
-        c.post_ops = {"sigmoid"};
-    });
+    if (!has_vnni_kernel()) {
+        add("swish (reduce), 46 -> 24", [](QCase& c) {
+            c.x = {1, 46, 1, 1};
+            c.post_ops = {"swish"};
+        });
+        add("sigmoid (expand), 6 -> 200", [](QCase& c) {
+            c.x = {1, 6, 1, 1};
+            c.m = 200;
+            c.post_ops = {"sigmoid"};
+        });
+    }
     add("hard_swish, clip", [](QCase& c) { c.post_ops = {"hard_swish", "clip"}; });
     add("leaky_relu, batch 3", [](QCase& c) {
         c.post_ops = {"leaky_relu"};
@@ -404,11 +420,11 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
 
     // Outside the loop's limits: oneDNN's kernel, the usual bound.
     QCase big;
-    big.name = "1152 outputs (oneDNN)";
+    big.name = "1152 outputs, hard_swish (oneDNN)";
     big.x = {1, 46, 1, 1};
     big.k = {1, 1};
     big.m = 1152;
-    big.post_ops = {"sigmoid"};
+    big.post_ops = {"hard_swish"};
     run_qconv(big, {.tol = 1e-5f, .lsb = 1, .impls = {{"qconv", "brgconv"}}});
     QCase res = big;
     res.name = "residual (oneDNN)";
@@ -416,20 +432,6 @@ TEST(OnednnInt8, QConvPointwiseGemv) {
     res.residual = D::kInt8;
     res.post_ops = {"add", "relu"};
     run_qconv(res, {.tol = 1e-5f, .lsb = 1});
-}
-
-// Whether this machine runs pointwise_int8.h (the kernel for INT8 1x1 convolutions with swish or
-// sigmoid). Checked here on its own rather than through pointwise_int8_available(): the tests'
-// expectation of which kernel runs must not come from the code that picks it (and this file
-// builds without oneDNN).
-bool has_vnni_kernel() {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vnni");
-#else
-    return false;
-#endif
 }
 
 // Each case on 1 and 2 threads against the reference, within one step, on the kernel of ours
@@ -531,6 +533,24 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
     add("swish (squeeze-and-excitation reduce): 1x1 inputs, batch 3, 1152 -> 48", [](QCase& c) {
         c.x = {3, 1152, 1, 1};
         c.m = 48;
+    });
+    // A 1x1 input whose channels are not whole dwords: its rows padded (the padding's bytes meet
+    // zero weights; the input zero point's term counts the real channels only).
+    add("sigmoid alone, 1x1 input, 6 -> 200 (rows padded to 8)", [](QCase& c) {
+        c.x = {1, 6, 1, 1};
+        c.m = 200;
+        c.post_ops = {"sigmoid"};
+    });
+    add("swish, 1x1 inputs, batch 3, 46 -> 24 (rows padded to 48)", [](QCase& c) {
+        c.x = {3, 46, 1, 1};
+        c.m = 24;
+    });
+    add("sigmoid alone, u8 input with zero point 100, 1x1 inputs, batch 2, 10 -> 240 (padded to 12)", [](QCase& c) {
+        c.x = {2, 10, 1, 1};
+        c.m = 240;
+        c.xt = D::kUint8;
+        c.xzp = 100;
+        c.post_ops = {"sigmoid"};
     });
     run_on_own_kernel(cases, "qat:int8_1x1");
 

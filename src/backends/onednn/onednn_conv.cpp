@@ -188,6 +188,10 @@ class ConvKernel : public OnednnKernel {
         bool gemv = false;     // pointwise_gemv.h instead of the primitive
         bool own_1x1 = false;  // pointwise_int8.h instead of the primitive
         bool im2col = false;   // own_1x1 over rows im2col_int8.h gathers into cols (a chunk per thread)
+        // own_1x1 of a 1x1 input whose channels are not whole dwords (squeeze-and-excitation
+        // expands of 6 or 10): its rows copied into padded_x, zero-filled to whole dwords.
+        bool pad_rows = false;
+        std::shared_ptr<void> padded_x;
         Im2colGeometry cols_geom;
         std::shared_ptr<void> cols;
         bool own_dw = false;  // depthwise_int8.h instead of the primitive
@@ -510,14 +514,24 @@ class ConvKernel : public OnednnKernel {
     // loop's.
     bool own_1x1_candidate(const Tensor& x, const md_t& x_md, const std::vector<int64_t>& pb,
                            const std::vector<int64_t>& pe, const md_t& res_md) const {
-        if (!c_.quantized || !pointwise_int8_fits(*info_, c_.in_channels, c_.out_channels) || !pointwise() ||
-            c_.spatial != 2 || !pointwise_int8_available())
+        if (!c_.quantized || !pointwise_int8_fits(*info_, row_bytes(x), c_.out_channels) || !pointwise() ||
+            c_.spatial != 2 || !pointwise_int8_available() || (pads_rows(x) && q_.has_residual()))
             return false;
         for (size_t i = 0; i < 2; ++i)
             if (pb[i] != 0 || pe[i] != 0) return false;
         if (pointwise_int8_requantizes(*info_) && gemv_candidate(x, x_md, pb, pe)) return false;
         return !q_.has_residual() || (res_md && is_quantized_type(from_dnnl(res_md.data_type())));
     }
+
+    // A 1x1 input whose channel count is not a multiple of 4 (the 1x1 kernel reads whole dwords)
+    // goes to the kernel in rows padded to whole dwords: a copy of N x C bytes, against the GEMV
+    // loop's exact formula (a double exp per output: 6-9 us per EfficientNet-B0 SE expand of 6 or
+    // 10 inputs at batch 1, 2-3 us on the kernel; docs/BENCHMARKS.md).
+    bool pads_rows(const Tensor& x) const {
+        return c_.in_channels % 4 != 0 && x.rank() == 4 && x.dim(2) == 1 && x.dim(3) == 1;
+    }
+    int64_t padded_row_bytes() const { return im2col_row_bytes(c_.in_channels, 1, 1); }
+    int64_t row_bytes(const Tensor& x) const { return pads_rows(x) ? padded_row_bytes() : c_.in_channels; }
 
     // An INT8 3x3 or 5x5 depthwise convolution for depthwise_int8.h: stride 1 or 2, padding 1 or 2
     // (half the kernel) on every side, no dilation, no residual.
@@ -562,7 +576,7 @@ class ConvKernel : public OnednnKernel {
     }
 
     // The weights as the 1x1 kernel reads the gathered rows: [M][kernel row][kernel column][C],
-    // zero-padded to whole dwords.
+    // zero-padded to whole dwords (for a 1x1 convolution: the padded rows of pads_rows).
     std::vector<int8_t> im2col_weights() const {
         const int64_t m = c_.out_channels, c = c_.in_channels, kh = c_.kernel[0], kw = c_.kernel[1];
         const int64_t kp = im2col_row_bytes(c, kh, kw);
@@ -622,6 +636,7 @@ class ConvKernel : public OnednnKernel {
     // The residual too is reordered to channels-last when it arrives otherwise.
     void plan_own_1x1(State& st, const Tensor& x, const md_t& x_md) {
         st.own_1x1 = true;
+        st.pad_rows = pads_rows(x);
         plan_channels_last(st, x_md);
         st.geom = {x.dim(0), st.out_dims[2], st.out_dims[3], x.dim(2), x.dim(3), c_.strides[0], c_.strides[1]};
         if (st.res_md) st.res_nhwc_md = md_t(st.res_md.dims(), st.res_md.data_type(), tag::acdb);
@@ -636,12 +651,16 @@ class ConvKernel : public OnednnKernel {
             st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
         if (st.im2col && !st.cols)
             st.cols = aligned_alloc_bytes(static_cast<size_t>(im2col_chunk_bytes(st) * std::max(1, st.threads)));
+        if (st.pad_rows && !st.padded_x)
+            st.padded_x = aligned_alloc_bytes(static_cast<size_t>(st.geom.n * padded_row_bytes()));
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
-        if (own_1x1_ && own_1x1_->x_is_u8() == x_is_u8) return;
+        // Row bytes as the kernel reads them (the kernel is kept across states of one input kind).
+        const int64_t k = st.im2col ? st.cols_geom.row_bytes() : st.pad_rows ? padded_row_bytes() : c_.in_channels;
+        if (own_1x1_ && own_1x1_->x_is_u8() == x_is_u8 && own_1x1_->k() == k) return;
         own_1x1_ = std::make_unique<PointwiseInt8>();
         const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
-        if (st.im2col) {
-            own_1x1_->init(im2col_weights().data(), c_.out_channels, st.cols_geom.row_bytes(), bias, *info_, x_is_u8);
+        if (st.im2col || st.pad_rows) {
+            own_1x1_->init(im2col_weights().data(), c_.out_channels, k, bias, *info_, x_is_u8);
         } else {
             own_1x1_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_,
                            x_is_u8);
@@ -689,6 +708,16 @@ class ConvKernel : public OnednnKernel {
     Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
         if (st.im2col) return run_im2col(ctx, st, x);
         const void* xdata = channels_last_input(st, x);
+        if (st.pad_rows) {
+            // N rows of C bytes (a 1x1 input: NCHW and channels-last alike) to rows of whole dwords.
+            const int64_t c = c_.in_channels, kp = padded_row_bytes();
+            auto* dst = static_cast<uint8_t*>(st.padded_x.get());
+            for (int64_t i = 0; i < st.geom.n; ++i) {
+                std::memcpy(dst + i * kp, static_cast<const uint8_t*>(xdata) + i * c, static_cast<size_t>(c));
+                std::memset(dst + i * kp + c, 0, static_cast<size_t>(kp - c));
+            }
+            xdata = dst;
+        }
         const DataType out_t = q_.out_type();
         const Tensor* r = q_.has_residual() ? ctx.input(3) : nullptr;
         const void* rdata = r ? r->raw_data() : nullptr;

@@ -73,6 +73,7 @@ class PointwiseInt8 {
              int threads) const;
 
     bool x_is_u8() const { return x_u8_; }
+    int64_t k() const { return k_; }
     size_t packed_bytes() const { return packed_.size(); }
 
   private:
