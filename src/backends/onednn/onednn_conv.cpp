@@ -575,9 +575,10 @@ class ConvKernel : public OnednnKernel {
         g.fill = static_cast<uint8_t>(q_.x_zero_point);
     }
 
-    // The weights as the 1x1 kernel reads the gathered rows: [M][kernel row][kernel column][C],
-    // zero-padded to whole dwords (for a 1x1 convolution: the padded rows of pads_rows).
-    std::vector<int8_t> im2col_weights() const {
+    // The weights as the 1x1 kernel reads rows padded to whole dwords (the gathered rows of
+    // im2col_candidate, a 1x1 input's rows of pads_rows): [M][kernel row][kernel column][C], each
+    // output's row zero-padded.
+    std::vector<int8_t> dword_row_weights() const {
         const int64_t m = c_.out_channels, c = c_.in_channels, kh = c_.kernel[0], kw = c_.kernel[1];
         const int64_t kp = im2col_row_bytes(c, kh, kw);
         const int8_t* w = node_.input(1)->constant().data<int8_t>();  // ONNX [M][C][kh][kw]
@@ -651,8 +652,12 @@ class ConvKernel : public OnednnKernel {
             st.res_scratch = aligned_alloc_bytes(st.res_nhwc_md.get_size());
         if (st.im2col && !st.cols)
             st.cols = aligned_alloc_bytes(static_cast<size_t>(im2col_chunk_bytes(st) * std::max(1, st.threads)));
-        if (st.pad_rows && !st.padded_x)
-            st.padded_x = aligned_alloc_bytes(static_cast<size_t>(st.geom.n * padded_row_bytes()));
+        if (st.pad_rows && !st.padded_x) {
+            // Zeroed once: each run copies the rows' channels over, the padding stays.
+            const size_t bytes = static_cast<size_t>(st.geom.n * padded_row_bytes());
+            st.padded_x = aligned_alloc_bytes(bytes);
+            std::memset(st.padded_x.get(), 0, bytes);
+        }
         const bool x_is_u8 = st.x_md.data_type() == dt::u8;
         // Row bytes as the kernel reads them (the kernel is kept across states of one input kind).
         const int64_t k = st.im2col ? st.cols_geom.row_bytes() : st.pad_rows ? padded_row_bytes() : c_.in_channels;
@@ -660,7 +665,7 @@ class ConvKernel : public OnednnKernel {
         own_1x1_ = std::make_unique<PointwiseInt8>();
         const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
         if (st.im2col || st.pad_rows) {
-            own_1x1_->init(im2col_weights().data(), c_.out_channels, k, bias, *info_, x_is_u8);
+            own_1x1_->init(dword_row_weights().data(), c_.out_channels, k, bias, *info_, x_is_u8);
         } else {
             own_1x1_->init(node_.input(1)->constant().data<int8_t>(), c_.out_channels, c_.in_channels, bias, *info_,
                            x_is_u8);
@@ -709,13 +714,11 @@ class ConvKernel : public OnednnKernel {
         if (st.im2col) return run_im2col(ctx, st, x);
         const void* xdata = channels_last_input(st, x);
         if (st.pad_rows) {
-            // N rows of C bytes (a 1x1 input: NCHW and channels-last alike) to rows of whole dwords.
+            // N rows of C bytes (a 1x1 input: NCHW and channels-last alike) into the zero-padded rows.
             const int64_t c = c_.in_channels, kp = padded_row_bytes();
             auto* dst = static_cast<uint8_t*>(st.padded_x.get());
-            for (int64_t i = 0; i < st.geom.n; ++i) {
+            for (int64_t i = 0; i < st.geom.n; ++i)
                 std::memcpy(dst + i * kp, static_cast<const uint8_t*>(xdata) + i * c, static_cast<size_t>(c));
-                std::memset(dst + i * kp + c, 0, static_cast<size_t>(kp - c));
-            }
             xdata = dst;
         }
         const DataType out_t = q_.out_type();

@@ -19,6 +19,11 @@ constexpr int kRows = 6;        // pixels per tile: 6 x 4 accumulators + 4 weigh
 // The requantizing path's pixels per tile for nr columns: up to 24 accumulators, more pixels for
 // narrow blocks (the 32-channel last block of 96 outputs: 12 pixels rather than 6).
 constexpr int requant_rows(int nr) { return nr <= 2 ? 12 : nr == 3 ? 8 : 6; }
+// A multiple of every tile's pixels (6, 8, 12): the pixel chunks and the threads' shares are cut
+// at such counts, so that only a range's last tile is partial.
+constexpr int64_t kWholeTiles = 24;
+// Whether the requantizing path's blocks of nr columns are packed (PointwiseInt8::init, tile_q).
+constexpr bool packed_block(int nr) { return nr >= 2; }
 constexpr int kMaxRows = 12;
 constexpr int64_t kMaxChannels = 32768;
 constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
@@ -237,7 +242,7 @@ QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, 
 template <int MR, int NR, bool kFlip, bool kPacked, int kMode>
 QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                                                uint8_t* const* y, const uint8_t* const* res, const Requant q) {
-    static_assert(!kPacked || NR >= 2, "packed blocks are 32, 48 or 64 channels");
+    static_assert(!kPacked || packed_block(NR), "packed blocks are 32, 48 or 64 channels");
     constexpr bool kRes = kMode == kResidual;
     __m512i acc[MR][NR];
     accumulate<MR, NR, kFlip>(k4, x, wp, acc);
@@ -320,7 +325,7 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
 }
 
 // The requantizing tile for `rows` (1..requant_rows(nr)) pixels and `nr` (1..4) columns, packed
-// for 2 and 4; kMode: what follows the sums (Mode; res: the residual's bytes of the pixels at the
+// for 2 to 4; kMode: what follows the sums (Mode; res: the residual's bytes of the pixels at the
 // block's first channel, for kResidual).
 template <bool kFlip, int kMode>
 QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
@@ -331,7 +336,7 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
             if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q<R + 1, J + 1, kFlip, (J >= 1), kMode>;
+                return tile_q<R + 1, J + 1, kFlip, packed_block(J + 1), kMode>;
             else
                 return nullptr;
         };
@@ -351,7 +356,7 @@ template <int NR, bool kFlip, int kMode>
 QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                      const uint8_t* res, int64_t m, int64_t n, const Requant q) {
     constexpr int kR = requant_rows(NR);
-    constexpr bool kPacked = NR >= 2;
+    constexpr bool kPacked = packed_block(NR);
     constexpr bool kRes = kMode == kResidual;
     const uint8_t* xr[kR];
     uint8_t* yr[kR];
@@ -469,7 +474,7 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     auto width_of = [&](int64_t b) { return std::min(kBlock, mp - b * kBlock); };
     auto channel_of = [&](int64_t b, int64_t o) {
         const int64_t width = width_of(b), nr = width / 16;
-        const bool packed = requant_ && nr >= 2;
+        const bool packed = requant_ && packed_block(static_cast<int>(nr));
         return b * kBlock + (packed ? 4 * nr * ((o % 16) / 4) + 4 * (o / 16) + o % 4 : o);
     };
     packed_.assign(static_cast<size_t>(blocks * kBlock * k), 0);
@@ -574,9 +579,8 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     const bool weights_first = m_ >= pixels && (!requant_ || m_ * k_ >= kChannelSplitWeightBytes);
     const bool split_channels =
         blocks >= threads && (weights_first || (requant_ && tiles < 4 * static_cast<int64_t>(threads)));
-    // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks (a multiple of
-    // every tile's pixels).
-    const int64_t chunk = std::max<int64_t>(24, (16384 / k_) / 24 * 24);
+    // Pixels per chunk: about 16 KB of input rows, which stay in L1 across the blocks (whole tiles).
+    const int64_t chunk = std::max<int64_t>(kWholeTiles, (16384 / k_) / kWholeTiles * kWholeTiles);
     const bool has_res = rb != nullptr;
     const QFns& fns = q_fns_for(!x_u8_, has_res ? kResidual : act_);
     // The requantizing epilogue's values; each block takes its slice of the per-channel arrays.
@@ -638,12 +642,12 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
     {
         const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
         if (split_channels) {
-            // Even shares of the blocks' pixels: a share may begin or end inside a block (at a
-            // multiple of 24 pixels, whole tiles), so an odd block count does not give one thread
-            // a whole block more (7x7x1152 -> 320, five blocks: 3 : 2 before; docs/BENCHMARKS.md).
+            // Even shares of the blocks' pixels: a share may begin or end inside a block (after
+            // whole tiles), so an odd block count does not give one thread a whole block more
+            // (7x7x1152 -> 320, five blocks: 3 : 2 before; docs/BENCHMARKS.md).
             auto at = [&](int64_t share) {
                 const int64_t u = blocks * pixels * share / nt;
-                return std::pair<int64_t, int64_t>{u / pixels, u % pixels / 24 * 24};
+                return std::pair<int64_t, int64_t>{u / pixels, u % pixels / kWholeTiles * kWholeTiles};
             };
             auto [b0, p0] = at(t);
             const auto [b1, p1] = at(t + 1);
