@@ -1391,7 +1391,7 @@ TEST(OnednnInt8, QMulChannelScaleOwnLoop) {
 // 1x1 QConv hands the graph's int8 input over channels-last (exactly; after a ReLU in u8
 // storage; or as uint8 with zero point 7 (x_scale = y_scale / 2: 2x + 7, saturated)), then
 // QGlobalAveragePool to int8 / uint8 / float. Channel counts with a 16- and a 32-channel tail and
-// under 16, images split between 2 threads (256 KB and more) and whole images per thread, and
+// under 16, images split between 2 threads (32 KB and more) and whole images per thread, and
 // runs of more than 128 pixels (the int16 partial sums). Within one step of the reference, on at
 // most 2% of the outputs.
 TEST(OnednnInt8, QGlobalAveragePoolOwnLoop) {

@@ -187,11 +187,12 @@ void global_avg_pool_q8_nhwc(int64_t n, int64_t hw, int64_t c, const GapQ8& q, c
 #if defined(__x86_64__)
     const auto* xb = static_cast<const uint8_t*>(x);
     const int64_t out_bytes = q.out == 0 ? 4 : 1;
-    // Images under 256 KB stay on one thread: the fork / join (~3 us) costs more than half the
-    // sum (~55 KB per us on one thread). Split, each thread sums the rows our depthwise kernel's
-    // thread wrote.
+    // Images from 32 KB on are split, each thread summing the rows our depthwise kernel's thread
+    // wrote, which its core holds in its own L2: one thread reading the other core's half cost more
+    // than the fork / join (EfficientNet-B0 at batch 1, its SE pools of 33-451 KB: with 256 KB as
+    // the bound 2.38 ms, with 32 KB 2.31 ms; docs/BENCHMARKS.md). Smaller ones stay on one thread.
     pool_images(
-        n, hw, c, threads, 256 * 1024, scratch,
+        n, hw, c, threads, 32 * 1024, scratch,
         [&](int64_t b, int64_t p0, int64_t p1, int32_t* acc) {
             sum_bytes_any(xb + b * hw * c, c, p0, p1, q.x_u8, acc);
         },
