@@ -287,8 +287,10 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
         // or the step's thread count does.
         const int threads = step_threads(st);
         bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size() || st.prepared_threads != threads;
+        // By reference: the conditional with a temporary would copy every input's dims each run.
+        static const std::vector<int64_t> kOmitted{-1};
         for (size_t i = 0; !reprepare && i < ins.size(); ++i)
-            reprepare = (ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1}) != st.prepared_dims[i] ||
+            reprepare = (ins[i] ? ins[i]->dims() : kOmitted) != st.prepared_dims[i] ||
                         !same_layout(layouts[i], st.prepared_layouts[i].get());
         if (reprepare) {
             auto t0 = std::chrono::steady_clock::now();
@@ -298,7 +300,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
             st.prepared_dims.clear();
             st.prepared_layouts.clear();
             for (size_t i = 0; i < ins.size(); ++i) {
-                st.prepared_dims.push_back(ins[i] ? ins[i]->dims() : std::vector<int64_t>{-1});
+                st.prepared_dims.push_back(ins[i] ? ins[i]->dims() : kOmitted);
                 st.prepared_layouts.push_back(layouts[i] ? slot_layouts_[st.in_slots[i]] : nullptr);
             }
             st.prepared = true;
