@@ -569,8 +569,9 @@ TEST(OnednnInt8, QConvPointwiseSwishOwnKernel) {
 // added first or not) run on pointwise_int8.h's requantizing path (sums to output units with one
 // multiply-add, lane-wise packs to bytes in a packed channel order, the bounds on the bytes):
 // within 1 step of the reference, on 1 and 2 threads, every kind of last block (64, 48 and 32
-// channels in pack order, the last two with a dword / qword permute, 16 in channel order, 24 and
-// 56 masked), pixel tails, both thread splits (pixels; output channels when there are too few
+// channels in pack order, the last two with a dword / qword permute, 16 in channel order, 56
+// masked, 24 and 8 (4 of them padding) ending in a half column, also as 24 or 20 outputs alone),
+// pixel tails, both thread splits (pixels; output channels when there are too few
 // pixels or 256 KB of weights, a thread's share then ending inside a block), u8 / s8 inputs and
 // outputs with zero points, strides, batches, a long K (int32 sums), u8 / s8 residuals with zero
 // points (read in the packed order too).
@@ -700,13 +701,35 @@ TEST(OnednnInt8, QConvPointwiseRequantOwnKernel) {
         c.post_ops = {"add", "relu"};
         c.residual = D::kUint8;
     });
+    // 24 outputs: one block of a whole and a half column (its sums in a 256-bit register).
+    add("96 -> 24 (a half column), s8 input, batch 2", [](QCase& c) {
+        c.x = {2, 96, 7, 9};
+        c.m = 24;
+        c.xt = D::kInt8;
+    });
+    add("144 -> 24, add (s8 residual, zero point 3), relu, 13x11 (pixel tails)", [](QCase& c) {
+        c.x = {1, 144, 13, 11};
+        c.m = 24;
+        c.post_ops = {"add", "relu"};
+        c.residual = D::kInt8;
+        c.rzp = 3;
+    });
+    add("20 -> 20 (a half column of 4), uint8 output with zero point 9, stride 2", [](QCase& c) {
+        c.x = {1, 20, 9, 9};
+        c.m = 20;
+        c.strides = {2, 2};
+        c.out = fused::kOnnxUint8;
+        c.yzp = 9;
+    });
     run_on_own_kernel(cases, "qat:int8_1x1");
 
-    // Stays on oneDNN: fewer than 64 outputs, an activation before the residual, two activations,
-    // other post-ops, a 1x1 input (the GEMV loop's).
+    // Stays on oneDNN: fewer than 64 outputs (but for a half column), an activation before the
+    // residual, two activations, other post-ops, a 1x1 input (the GEMV loop's).
     std::vector<QCase> others;
     auto other = case_adder(others, base);
     other("48 outputs", [](QCase& c) { c.m = 48; });
+    other("40 outputs", [](QCase& c) { c.m = 40; });
+    other("16 outputs", [](QCase& c) { c.m = 16; });
     other("relu, add", [](QCase& c) {
         c.residual = D::kInt8;
         c.post_ops = {"relu", "add"};

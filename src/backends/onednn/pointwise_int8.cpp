@@ -29,7 +29,8 @@ constexpr int64_t kMaxChannels = 32768;
 constexpr int64_t kSerialMacs = 128 * 1024;  // below: one thread (run())
 // The requantizing path from this many output channels: below, its blocks of 16 or 32 channels
 // lose to brgconv_1x1 or tie (MobileNetV2's 32 -> 16 projection at 112x112: 0.63-0.67x, 96 -> 24
-// at 56x56: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no faster.
+// at 56x56 as 32 channels: 0.99x; docs/BENCHMARKS.md), and in the whole model it measured no
+// faster. 17-24 outputs take it with a half column (half_column).
 constexpr int64_t kRequantMinChannels = 64;
 // From 32 outputs (a 32-channel packed block) the requantizing path takes a swish or sigmoid alone
 // (112x112x28 -> 32 with swish: 100 -> 85 us on two threads against the general epilogue) and,
@@ -38,6 +39,12 @@ constexpr int64_t kActRequantMinChannels = 32;
 constexpr int64_t kChannelSplitWeightBytes = 256 * 1024;  // run(): the requantizing path's thread split
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+// Whether the requantizing path ends m outputs in a half column (accumulate): a last block of up to
+// 24 channels that is not whole registers. brgconv_1x1 computes 24 outputs as 32 (56x56x144 -> 16 /
+// 24 / 32: 35 / 69 / 69 us on one thread), ours with the half column in 56 (1.20-1.24x brgconv,
+// with or without residual); a last block of 40 measured no faster than the packed 48 (its
+// unpacked epilogue costs what the half column saves), so 40 and 56 stay whole registers.
+bool half_column(int64_t m) { return m % 16 != 0 && m % 16 <= 8 && m % kBlock < 32; }
 
 #if defined(__x86_64__)
 #define QAT_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"
@@ -127,18 +134,28 @@ QAT_VNNI_INLINE void epilogue_store(__m512i acc, int64_t oc, __mmask16 mask, con
 }
 
 // The int32 sums of MR pixels x NR columns of 16 output channels. x[r]: the pixel's K input
-// bytes; wp: the block's packed weights ([K/4][NR*16][4]). kFlip: s8 input, read as u8.
-template <int MR, int NR, bool kFlip>
+// bytes; wp: the block's packed weights ([K/4][width][4], width NR * 16, or NR * 16 - 8 with
+// kHalf). kFlip: s8 input, read as u8. kHalf: the last column is 8 channels wide, summed in a
+// 256-bit register (its upper lanes are left undefined): on Zen 4 a 512-bit vpdpbusd costs two
+// 256-bit ones, so a block of 24 or 40 outputs no longer pays for 32 or 48.
+template <int MR, int NR, bool kFlip, bool kHalf = false>
 QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_t* wp, __m512i (&acc)[MR][NR]) {
+    constexpr int64_t kStride = (NR * 16 - (kHalf ? 8 : 0)) * 4;  // weight bytes per input dword
+    constexpr int kFull = kHalf ? NR - 1 : NR;
+    __m256i half[MR];  // the half column's sums (kHalf)
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-        for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_setzero_si512();
+        for (int j = 0; j < kFull; ++j) acc[r][j] = _mm512_setzero_si512();
+        if constexpr (kHalf) half[r] = _mm256_setzero_si256();
+    }
     const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
     for (int64_t k = 0; k < k4; ++k) {
         __m512i w[NR];
+        __m256i wh = _mm256_setzero_si256();
 #pragma GCC unroll 4
-        for (int j = 0; j < NR; ++j) w[j] = _mm512_loadu_si512(wp + (k * NR + j) * 64);
+        for (int j = 0; j < kFull; ++j) w[j] = _mm512_loadu_si512(wp + k * kStride + j * 64);
+        if constexpr (kHalf) wh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + k * kStride + kFull * 64));
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
             int32_t xv;
@@ -146,8 +163,13 @@ QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_
             __m512i b = _mm512_set1_epi32(xv);
             if (kFlip) b = _mm512_xor_si512(b, flip);
 #pragma GCC unroll 4
-            for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], b, w[j]);
+            for (int j = 0; j < kFull; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], b, w[j]);
+            if constexpr (kHalf) half[r] = _mm256_dpbusd_epi32(half[r], _mm512_castsi512_si256(b), wh);
         }
+    }
+    if constexpr (kHalf) {
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; ++r) acc[r][NR - 1] = _mm512_zextsi256_si512(half[r]);
     }
 }
 
@@ -239,13 +261,13 @@ QAT_VNNI_INLINE void residual_packed(const uint8_t* r, __mmask64 mask, bool u8, 
 // int32 become bytes in channel order with two packing steps (and a qword or dword permute for two
 // or three registers), one store per pixel. Otherwise (NR 1) in channel order, 16 channels per
 // register, stored with masks. `left`: the channels from the block's first that exist.
-template <int MR, int NR, bool kFlip, bool kPacked, int kMode>
+template <int MR, int NR, bool kFlip, bool kPacked, int kMode, bool kHalf = false>
 QAT_VNNI __attribute__((noinline)) void tile_q(int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                                                uint8_t* const* y, const uint8_t* const* res, const Requant q) {
-    static_assert(!kPacked || packed_block(NR), "packed blocks are 32, 48 or 64 channels");
+    static_assert(!kPacked || (packed_block(NR) && !kHalf), "packed blocks are 32, 48 or 64 channels");
     constexpr bool kRes = kMode == kResidual;
     __m512i acc[MR][NR];
-    accumulate<MR, NR, kFlip>(k4, x, wp, acc);
+    accumulate<MR, NR, kFlip, kHalf>(k4, x, wp, acc);
     if constexpr (kPacked) {
         const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(q.lo)), hi8 = _mm512_set1_epi8(static_cast<char>(q.hi));
         constexpr int64_t kWidth = 16 * NR;
@@ -327,7 +349,7 @@ QAT_VNNI void tile_any(int rows, int nr, int64_t k4, const uint8_t* const* x, co
 // The requantizing tile for `rows` (1..requant_rows(nr)) pixels and `nr` (1..4) columns, packed
 // for 2 to 4; kMode: what follows the sums (Mode; res: the residual's bytes of the pixels at the
 // block's first channel, for kResidual).
-template <bool kFlip, int kMode>
+template <bool kFlip, int kMode, bool kHalf>
 QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, const int8_t* wp, int64_t left,
                          uint8_t* const* y, const uint8_t* const* res, const Requant& q) {
     using Fn = void (*)(int64_t, const uint8_t* const*, const int8_t*, int64_t, uint8_t* const*, const uint8_t* const*,
@@ -336,7 +358,7 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
             if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q<R + 1, J + 1, kFlip, packed_block(J + 1), kMode>;
+                return tile_q < R + 1, J + 1, kFlip, packed_block(J + 1) && !kHalf, kMode, kHalf > ;
             else
                 return nullptr;
         };
@@ -352,11 +374,11 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
 // block of `NR` columns, in whole tiles and then the rest: the row pointers follow from the first.
 // One call per block and chunk rather than per tile (the per-tile set-up cost ~15% of the kernel).
 // The residual, if any, is laid out as y (it may be y).
-template <int NR, bool kFlip, int kMode>
+template <int NR, bool kFlip, int kMode, bool kHalf>
 QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                      const uint8_t* res, int64_t m, int64_t n, const Requant q) {
     constexpr int kR = requant_rows(NR);
-    constexpr bool kPacked = packed_block(NR);
+    constexpr bool kPacked = packed_block(NR) && !kHalf;
     constexpr bool kRes = kMode == kResidual;
     const uint8_t* xr[kR];
     uint8_t* yr[kR];
@@ -373,31 +395,33 @@ QAT_VNNI void span_q(int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, 
     int64_t p = 0;
     for (; p + kR <= n; p += kR) {
         rows(p, kR);
-        tile_q<kR, NR, kFlip, kPacked, kMode>(k4, xr, wp, left, yr, rr, q);
+        tile_q<kR, NR, kFlip, kPacked, kMode, kHalf>(k4, xr, wp, left, yr, rr, q);
     }
     if (p == n) return;
     rows(p, n - p);
-    tile_q_any<kFlip, kMode>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, rr, q);
+    tile_q_any<kFlip, kMode, kHalf>(static_cast<int>(n - p), NR, k4, xr, wp, left, yr, rr, q);
 }
 
-template <bool kFlip, int kMode>
+template <bool kFlip, int kMode, bool kHalf>
 QAT_VNNI void span_q_any(int nr, int64_t k4, const uint8_t* x, int64_t k, const int8_t* wp, int64_t left, uint8_t* y,
                          const uint8_t* res, int64_t m, int64_t n, const Requant& q) {
     using Fn = void (*)(int64_t, const uint8_t*, int64_t, const int8_t*, int64_t, uint8_t*, const uint8_t*, int64_t,
                         int64_t, const Requant);
-    static constexpr Fn kSpans[4] = {span_q<1, kFlip, kMode>, span_q<2, kFlip, kMode>, span_q<3, kFlip, kMode>,
-                                     span_q<4, kFlip, kMode>};
+    static constexpr Fn kSpans[4] = {span_q<1, kFlip, kMode, kHalf>, span_q<2, kFlip, kMode, kHalf>,
+                                     span_q<3, kFlip, kMode, kHalf>, span_q<4, kFlip, kMode, kHalf>};
     kSpans[nr - 1](k4, x, k, wp, left, y, res, m, n, q);
 }
 
-// The span and tile functions of one input kind and Mode, picked once per run.
+// The span and tile functions of one input kind and Mode, picked once per run; [1]: for a block
+// whose last column is a half one.
 struct QFns {
-    decltype(&span_q_any<false, kPlain>) span;
-    decltype(&tile_q_any<false, kPlain>) tile;
+    decltype(&span_q_any<false, kPlain, false>) span[2];
+    decltype(&tile_q_any<false, kPlain, false>) tile[2];
 };
 template <bool kFlip, int kMode>
 constexpr QFns q_fns() {
-    return {span_q_any<kFlip, kMode>, tile_q_any<kFlip, kMode>};
+    return {{span_q_any<kFlip, kMode, false>, span_q_any<kFlip, kMode, true>},
+            {tile_q_any<kFlip, kMode, false>, tile_q_any<kFlip, kMode, true>}};
 }
 const QFns& q_fns_for(bool s8, int mode) {
     static constexpr QFns kFns[2][4] = {
@@ -448,7 +472,8 @@ bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels
     // overflow up to kMaxChannels.
     if (!info.quantized_output() || in_channels % 4 != 0 || in_channels > kMaxChannels) return false;
     if (pointwise_int8_requantizes(info))
-        return out_channels >= (gathered ? kActRequantMinChannels : kRequantMinChannels);
+        return out_channels >= (gathered ? kActRequantMinChannels : kRequantMinChannels) ||
+               (out_channels > 16 && half_column(out_channels));
     return std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSwish) != ops.end() ||
            std::find(ops.begin(), ops.end(), ir::fused::PostOp::kSigmoid) != ops.end();
 }
@@ -466,7 +491,9 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     // On the requantizing path a last block of 48 channels is packed too (three registers): the
     // unpacked 3-register tile ran 14x14x672 -> 112 at 0.70x brgconv_1x1, the block computed as 64
     // (16 columns of zero weights) at 0.88-0.95x, the packed three at 1.0x (docs/BENCHMARKS.md).
-    mp_ = round_up(m, 16);
+    // On the requantizing path a last block of 17-24 channels ends in a half column (half_column):
+    // EfficientNet-B0's and MobileNetV2's 24-output projections are packed as 24 channels, not 32.
+    mp_ = requant_ && half_column(m) ? round_up(m, 8) : round_up(m, 16);
     const int64_t mp = mp_, blocks = (mp + kBlock - 1) / kBlock;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of
     // 2, 3 or 4 registers of the requantizing path, in the order its lane-wise packs give back
@@ -474,7 +501,7 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     auto width_of = [&](int64_t b) { return std::min(kBlock, mp - b * kBlock); };
     auto channel_of = [&](int64_t b, int64_t o) {
         const int64_t width = width_of(b), nr = width / 16;
-        const bool packed = requant_ && packed_block(static_cast<int>(nr));
+        const bool packed = requant_ && width % 16 == 0 && packed_block(static_cast<int>(nr));
         return b * kBlock + (packed ? 4 * nr * ((o % 16) / 4) + 4 * (o / 16) + o % 4 : o);
     };
     packed_.assign(static_cast<size_t>(blocks * kBlock * k), 0);
@@ -602,7 +629,9 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
             const int64_t c1 = std::min(p1, c0 + chunk);
             for (int64_t b = b0; b < b1; ++b) {
                 const int64_t oc0 = b * kBlock;
-                const int nr = static_cast<int>(std::min(kBlock, mp - oc0) / 16);
+                const int64_t width = std::min(kBlock, mp - oc0);
+                const int nr = static_cast<int>((width + 15) / 16);
+                const bool half = width % 16 != 0;  // only on the requantizing path (init)
                 const int8_t* wp = packed_.data() + oc0 * k_;
                 Requant q = q0;
                 q.scale += oc0;
@@ -612,7 +641,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                     const uint8_t* xs = xb + c0 * k_;
                     uint8_t* ys = yb + c0 * m_ + oc0;
                     const uint8_t* rs = has_res ? rb + c0 * m_ + oc0 : nullptr;
-                    fns.span(nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
+                    fns.span[half](nr, k4, xs, k_, wp, m_ - oc0, ys, rs, m_, c1 - c0, q);
                     continue;
                 }
                 const int64_t step = requant_ ? requant_rows(nr) : kRows;
@@ -624,7 +653,7 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                         rr[r] = has_res ? rb + (p + r) * m_ + oc0 : nullptr;
                     }
                     if (requant_) {
-                        fns.tile(rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
+                        fns.tile[half](rows, nr, k4, xr, wp, m_ - oc0, yr, rr, q);
                     } else if (x_u8_) {
                         tile_any<false>(rows, nr, k4, xr, wp, oc0, m_, yr, has_res ? rr : nullptr, e);
                     } else {

@@ -8,8 +8,11 @@
 //   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
 //   1x1 input) take it too.
 // - The requantizing path: a quantized output, an optional residual add first, then at most one
-//   relu or clip, 64 output channels or more (also a swish or a sigmoid alone, from 32 outputs:
-//   in real units, then the output scale and zero point, before the packs). The sums go to output
+//   relu or clip, 64 output channels or more, or 17-24 (their last 8 channels, or fewer, summed in
+//   a 256-bit register: half the cost of a 512-bit one on Zen 4, so 24 outputs are not computed as
+//   32; 1.2x brgconv_1x1 on MobileNetV2's and EfficientNet-B0's 24-output projections) (also a
+//   swish or a sigmoid alone, from 32 outputs: in real units, then the output scale and zero point,
+//   before the packs). The sums go to output
 //   units with one multiply-add (scale and bias divided by the output scale, its zero point in the
 //   bias; the residual with a second one), and four registers of int32 become 64 output bytes with
 //   two lane-wise packs, the bounds of the relu / clip applied on the bytes; the weights' columns
@@ -47,7 +50,7 @@ bool pointwise_int8_requantizes(const ir::fused::FusedOpInfo& info);
 
 // Whether a fused op fits: quantized output, K % 4 == 0 (whole dwords of input per broadcast),
 // K <= 32768 (int32 sums), and either a swish or sigmoid among its post-ops or the requantizing
-// path with 64 output channels or more; 32 or more over `gathered` rows (im2col_int8.h: a stem,
+// path with 64 output channels or more (or 17-24); 32 or more over `gathered` rows (im2col_int8.h: a stem,
 // whose K of ~28 leaves brgconv's 3x3 kernel no better than our 32-channel tiles: MobileNetV2's
 // 32-output ReLU6 stem 1.2 -> 0.9-1.1 ms at batch 16, docs/BENCHMARKS.md).
 bool pointwise_int8_fits(const ir::fused::FusedOpInfo& info, int64_t in_channels, int64_t out_channels,
