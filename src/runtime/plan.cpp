@@ -9,6 +9,10 @@
 namespace qat::runtime {
 namespace {
 
+// The dims recorded for an omitted input. Compared by reference: a conditional between an input's
+// dims and a temporary would copy every input's dims each run.
+const std::vector<int64_t> kOmitted{-1};
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -287,8 +291,6 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
         // or the step's thread count does.
         const int threads = step_threads(st);
         bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size() || st.prepared_threads != threads;
-        // By reference: the conditional with a temporary would copy every input's dims each run.
-        static const std::vector<int64_t> kOmitted{-1};
         for (size_t i = 0; !reprepare && i < ins.size(); ++i)
             reprepare = (ins[i] ? ins[i]->dims() : kOmitted) != st.prepared_dims[i] ||
                         !same_layout(layouts[i], st.prepared_layouts[i].get());

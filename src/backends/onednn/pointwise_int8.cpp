@@ -136,8 +136,8 @@ QAT_VNNI_INLINE void epilogue_store(__m512i acc, int64_t oc, __mmask16 mask, con
 // The int32 sums of MR pixels x NR columns of 16 output channels. x[r]: the pixel's K input
 // bytes; wp: the block's packed weights ([K/4][width][4], width NR * 16, or NR * 16 - 8 with
 // kHalf). kFlip: s8 input, read as u8. kHalf: the last column is 8 channels wide, summed in a
-// 256-bit register (its upper lanes are left undefined): on Zen 4 a 512-bit vpdpbusd costs two
-// 256-bit ones, so a block of 24 or 40 outputs no longer pays for 32 or 48.
+// 256-bit register of its own and zero-extended at the end: on Zen 4 a 512-bit vpdpbusd costs two
+// 256-bit ones, so a block of 24 outputs no longer pays for 32 (half_column).
 template <int MR, int NR, bool kFlip, bool kHalf = false>
 QAT_VNNI_INLINE void accumulate(int64_t k4, const uint8_t* const* x, const int8_t* wp, __m512i (&acc)[MR][NR]) {
     constexpr int64_t kStride = (NR * 16 - (kHalf ? 8 : 0)) * 4;  // weight bytes per input dword
@@ -357,10 +357,12 @@ QAT_VNNI void tile_q_any(int rows, int nr, int64_t k4, const uint8_t* const* x, 
     static constexpr auto kTiles = []<int... I>(std::integer_sequence<int, I...>) {
         // Entry (r, j): r + 1 pixels of j + 1 columns, where that many fit the registers.
         auto entry = []<int R, int J>() -> Fn {
-            if constexpr (R + 1 <= requant_rows(J + 1))
-                return tile_q < R + 1, J + 1, kFlip, packed_block(J + 1) && !kHalf, kMode, kHalf > ;
-            else
+            if constexpr (R + 1 <= requant_rows(J + 1)) {
+                constexpr bool kPacked = packed_block(J + 1) && !kHalf;
+                return tile_q<R + 1, J + 1, kFlip, kPacked, kMode, kHalf>;
+            } else {
                 return nullptr;
+            }
         };
         return std::array<std::array<Fn, 4>, sizeof...(I)>{
             {{entry.template operator()<I, 0>(), entry.template operator()<I, 1>(), entry.template operator()<I, 2>(),
@@ -488,11 +490,10 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     // real units before the output scale); other chains with them the general epilogue.
     act_ = m >= kActRequantMinChannels ? activation_mode(info) : kPlain;
     requant_ = pointwise_int8_requantizes(info) || act_ != kPlain;
-    // On the requantizing path a last block of 48 channels is packed too (three registers): the
+    // On the requantizing path a last block of 48 channels is packed as three registers (the
     // unpacked 3-register tile ran 14x14x672 -> 112 at 0.70x brgconv_1x1, the block computed as 64
-    // (16 columns of zero weights) at 0.88-0.95x, the packed three at 1.0x (docs/BENCHMARKS.md).
-    // On the requantizing path a last block of 17-24 channels ends in a half column (half_column):
-    // EfficientNet-B0's and MobileNetV2's 24-output projections are packed as 24 channels, not 32.
+    // at 0.88-0.95x, the packed three at 1.0x; docs/BENCHMARKS.md), and one of 17-24 (or 1-8)
+    // channels ends in a half column: 24 outputs are packed as 24 channels, not 32 (half_column).
     mp_ = requant_ && half_column(m) ? round_up(m, 8) : round_up(m, 16);
     const int64_t mp = mp_, blocks = (mp + kBlock - 1) / kBlock;
     // Column o of a block holds channel b * 64 + channel_of(o): in order, except in the blocks of

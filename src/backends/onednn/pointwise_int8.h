@@ -8,12 +8,12 @@
 //   place). This kernel's (swish.h's) costs about half. The squeeze-and-excitation convolutions (a
 //   1x1 input) take it too.
 // - The requantizing path: a quantized output, an optional residual add first, then at most one
-//   relu or clip, 64 output channels or more, or 17-24 (their last 8 channels, or fewer, summed in
-//   a 256-bit register: half the cost of a 512-bit one on Zen 4, so 24 outputs are not computed as
-//   32; 1.2x brgconv_1x1 on MobileNetV2's and EfficientNet-B0's 24-output projections) (also a
-//   swish or a sigmoid alone, from 32 outputs: in real units, then the output scale and zero point,
-//   before the packs). The sums go to output
-//   units with one multiply-add (scale and bias divided by the output scale, its zero point in the
+//   relu or clip, 64 output channels or more or 17-24, also a swish or a sigmoid alone from 32
+//   outputs (in real units, then the output scale and zero point, before the packs). A last block
+//   of 17-24 channels ends in a half column, its last 8 summed in a 256-bit register (half the cost
+//   of a 512-bit one on Zen 4): 24 outputs are not computed as 32 (1.2x brgconv_1x1 on
+//   MobileNetV2's and EfficientNet-B0's 24-output projections). The sums go to output units with
+//   one multiply-add (scale and bias divided by the output scale, its zero point in the
 //   bias; the residual with a second one), and four registers of int32 become 64 output bytes with
 //   two lane-wise packs, the bounds of the relu / clip applied on the bytes; the weights' columns
 //   are packed in the order those packs give back, so no permute is needed (the residual's bytes
@@ -81,10 +81,10 @@ class PointwiseInt8 {
 
   private:
     int64_t m_ = 0, k_ = 0;
-    int64_t mp_ = 0;  // output channels as packed: m rounded up to 16
+    int64_t mp_ = 0;  // output channels as packed: m rounded up to 16 (to 8 for a half column)
     bool x_u8_ = true;
     ir::fused::FusedOpInfo info_;
-    std::vector<int8_t> packed_;     // per 64-channel block [K/4][width][4], M padded to 16
+    std::vector<int8_t> packed_;     // per 64-channel block [K/4][width][4], M padded to mp_
     std::vector<float> scale_;       // x_scale * w_scale[m], padded to whole blocks with zeros
     std::vector<float> bias_;        // real units, padded
     std::vector<int32_t> comp_;      // input zero point as read (x_zp, + 128 for s8) * sum of w[m][:]
