@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "backends/onednn/gemv_f32.h"
+#include "backends/onednn/gemv_int8.h"
 #include "backends/onednn/onednn_common.h"
 #include "ir/fused_ops.h"
 
@@ -77,7 +78,7 @@ class MatMulKernel : public OnednnKernel {
         if (kind_ == Kind::kQGemm) {
             const Tensor& w = n.input(1)->constant();
             trans_b_ = n.attr_int("trans_b", 0) != 0;
-            Status s = parse_qparams(n, static_cast<size_t>(trans_b_ ? w.dim(0) : w.dim(1)), &q_);
+            Status s = parse_qparams(n, static_cast<size_t>(trans_b_ ? w.dim(0) : w.dim(1)), &q_, &info_);
             QAT_ASSERT(s.ok(), "supports() accepted ", n.desc(), ": ", s.message());
         } else if (kind_ == Kind::kGemm) {
             trans_a_ = n.attr_int("transA", 0) != 0;
@@ -86,7 +87,9 @@ class MatMulKernel : public OnednnKernel {
             beta_ = n.attr_float("beta", 1.0f);
         }
     }
-    size_t prepacked_bytes() const override { return weights_ ? weights_.get_desc().get_size() : 0; }
+    size_t prepacked_bytes() const override {
+        return (weights_ ? weights_.get_desc().get_size() : 0) + gemv8_.packed_bytes();
+    }
 
   protected:
     struct State {
@@ -103,10 +106,14 @@ class MatMulKernel : public OnednnKernel {
         ReorderCache a_reorder_prim, c_reorder_prim;
         std::unordered_map<int, dnnl::memory> args;  // kept between runs (same keys each run)
         bool gemv = false;                           // gemv_f32.h's loop instead of the primitive
-        int64_t m = 0;                               // rows of A (gemv)
+        bool gemv8 = false;                          // gemv_int8.h's (QGemm)
+        int64_t m = 0;                               // rows of A (gemv, gemv8)
     };
 
-    std::string implementation() const override { return cur_ && cur_->gemv ? "qat:gemv_f32" : std::string(); }
+    std::string implementation() const override {
+        if (cur_ && cur_->gemv) return "qat:gemv_f32";
+        return cur_ && cur_->gemv8 ? "qat:gemv_int8" : std::string();
+    }
 
     Status do_prepare(const std::vector<const Tensor*>& in, const std::vector<md_t>& mds) override {
         const Tensor* a = in[0];
@@ -226,6 +233,18 @@ class MatMulKernel : public OnednnKernel {
             cur_ = keep_state(states_, std::move(st));
             return OkStatus();
         }
+        if (gemv8_candidate(*b, st->out_dims)) {
+            st->gemv8 = true;
+            st->m = numel_of(st->out_dims) / st->out_dims.back();
+            if (probing_) return OkStatus();
+            const bool x_u8 = a_t == dt::u8;
+            if (!gemv8_.ready() || gemv8_.x_is_u8() != x_u8) {
+                const float* bias = node_.input(2) ? node_.input(2)->constant().data<float>() : nullptr;
+                gemv8_.init(b->data<int8_t>(), n_out, trans_b_ ? b->dim(1) : b->dim(0), trans_b_, bias, info_, x_u8);
+            }
+            cur_ = keep_state(states_, std::move(st));
+            return OkStatus();
+        }
         md_t wei_any = b_const ? md_t(wei_user.dims(), wei_user.data_type(), tag::any) : wei_user;
 
         // Bias / C.
@@ -324,6 +343,12 @@ class MatMulKernel : public OnednnKernel {
             gemv_.run(static_cast<const float*>(a_data), st.m, out->data<float>(), ctx.num_threads());
             return declare_layout(ctx, 0, out_md);
         }
+        if (st.gemv8) {
+            md_t out_md = plain_md(st.out_dims, to_dnnl(q_.out_type()));
+            Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, out_md);
+            gemv8_.run(a_data, st.m, out->raw_data(), ctx.num_threads());
+            return declare_layout(ctx, 0, out_md);
+        }
         args[DNNL_ARG_SRC] = st.src_mem.get(st.src_md, a_data);
         args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : st.b_mem.get(st.wei_md, ctx.input(1)->raw_data());
         if (bias_) args[DNNL_ARG_BIAS] = bias_;
@@ -380,6 +405,15 @@ class MatMulKernel : public OnednnKernel {
                 (c->numel() == out_dims[1] && c->dims().size() >= 1 && c->dims().back() == out_dims[1]));
     }
 
+    // A QGemm of at most kGemvInt8MaxRows rows (leading dims folded) and kGemvInt8MinMacs or more
+    // per row that gemv_int8.h's loop runs (no post-ops, no residual).
+    bool gemv8_candidate(const Tensor& b, const std::vector<int64_t>& out_dims) const {
+        if (kind_ != Kind::kQGemm || !node_.input(1)->is_constant() || out_dims.empty()) return false;
+        const int64_t n = out_dims.back(), k = trans_b_ ? b.dim(1) : b.dim(0);
+        if (n <= 0 || numel_of(out_dims) / n > kGemvInt8MaxRows || k * n < kGemvInt8MinMacs) return false;
+        return gemv_int8_fits(info_, k);
+    }
+
     static dnnl::memory zp(std::unique_ptr<std::pair<int32_t, dnnl::memory>>& slot, int32_t v) {
         if (!slot) {
             slot = std::make_unique<std::pair<int32_t, dnnl::memory>>(v, dnnl::memory());
@@ -392,11 +426,13 @@ class MatMulKernel : public OnednnKernel {
     bool trans_a_ = false, trans_b_ = false;
     float alpha_ = 1, beta_ = 1;
     QParams q_;
+    ir::fused::FusedOpInfo info_;  // QGemm: the attributes as ir::fused reads them (gemv8_)
     std::vector<std::unique_ptr<State>> states_;
     State* cur_ = nullptr;
     dnnl::memory weights_, bias_;
     std::unique_ptr<std::pair<int32_t, dnnl::memory>> zp_src_, zp_dst_;
-    GemvF32 gemv_;  // the weights for every state that takes the loop
+    GemvF32 gemv_;    // the weights for every state that takes the loop
+    GemvInt8 gemv8_;  // likewise (QGemm)
 };
 
 void add_matmul(runtime::KernelRegistry& reg, const char* op, const char* domain, Kind kind) {
