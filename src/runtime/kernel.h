@@ -120,6 +120,13 @@ class Kernel {
     // "brgconv:avx512_core_vnni"), for profiles, like the tactic names of trtexec.
     virtual std::string implementation() const { return {}; }
 
+    // Optional: asks the caches for what the next run() reads of the kernel's own state, without
+    // waiting for it. Between two runs of a step the other steps' data push that state out of the
+    // caches, and its cold lines read one after the other cost ~0.1 us each (docs/BENCHMARKS.md).
+    // The Plan calls stage 0 two steps ahead (the kernel object itself is in cache by then) and
+    // stage 1 one step ahead: stage 1 may read what stage 0 asked for (a pointer in the state).
+    virtual void prefetch_run(int stage) const { (void)stage; }
+
     // Whether input i may arrive in `layout` (not plain). Default: no, so the Plan converts it.
     virtual bool accepts_layout(size_t input, const Layout& layout) const {
         (void)input;

@@ -247,6 +247,46 @@ bool Plan::overwritable(const Step& st, size_t i, const Tensor* t) const {
     return allocator_.is_pooled(*t) && t->storage().use_count() == 2;
 }
 
+void Plan::prefetch_step(size_t i, int stage) const {
+    if (i >= steps_.size()) return;
+    auto ask = [](const void* p) { __builtin_prefetch(p, 0, 3); };
+    const Step& st = steps_[i];
+    switch (stage) {
+        case 0:  // the Step's fields that a run reads (those before its profile)
+            for (const char* p = reinterpret_cast<const char*>(&st); p < reinterpret_cast<const char*>(&st.prof);
+                 p += 64)
+                ask(p);
+            break;
+        case 1:  // its vectors' elements, its kernel object
+            ask(st.in_slots.data());
+            ask(st.out_slots.data());
+            ask(st.release_after.data());
+            ask(st.prepared_dims.data());
+            ask(st.prepared_layouts.data());
+            ask(st.kernel.get());
+            break;
+        case 2:  // the slots it reads and writes, the dims it was prepared for, the kernel's state
+            for (int s : st.in_slots)
+                if (s >= 0) {
+                    ask(&slots_[static_cast<size_t>(s)]);
+                    ask(&slot_layouts_[static_cast<size_t>(s)]);
+                }
+            for (int s : st.out_slots) ask(&slots_[static_cast<size_t>(s)]);
+            for (const auto& d : st.prepared_dims) ask(d.data());
+            if (st.kernel) st.kernel->prefetch_run(0);
+            break;
+        default:  // what the slots' tensors point to, the kernel's own state
+            for (int s : st.in_slots)
+                if (s >= 0) {
+                    const Tensor& t = slots_[static_cast<size_t>(s)];
+                    ask(t.dims().data());
+                    ask(t.storage().get());
+                }
+            if (st.kernel) st.kernel->prefetch_run(1);
+            break;
+    }
+}
+
 Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const NodeHook& hook) {
     QAT_RETURN_IF_ERROR(bind_inputs(inputs));
     std::vector<Tensor> outs_buf;
@@ -265,8 +305,15 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
         }
         return slot_plain_[s];
     };
-    for (auto& st : steps_) {
+    // The bookkeeping of a step reads a few dozen lines (the Step, its slots, the kernel's state)
+    // that the steps between two runs of it have pushed out of the caches; read one after the
+    // other they cost ~0.5 us a step. Each step asks for the next steps' lines in four stages, each
+    // stage reading only what the one before asked for a step earlier, so that they arrive
+    // together while the kernels run (docs/BENCHMARKS.md).
+    for (size_t idx = 0; idx < steps_.size(); ++idx) {
+        auto& st = steps_[idx];
         const ir::Node& n = *st.node;
+        for (int stage = 0; stage < 4; ++stage) prefetch_step(idx + 4 - static_cast<size_t>(stage), stage);
         if (!st.kernel) continue;  // folded Constant
         auto t_step = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         std::vector<const Tensor*> ins;

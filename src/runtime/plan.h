@@ -120,6 +120,9 @@ class Plan {
     // plain form (converted once per value and kept until the slot is released).
     Result<const Tensor*> input_for(Step& st, size_t i, int s, const Layout** layout);
     bool overwritable(const Step& st, size_t i, const Tensor* t) const;
+    // Stage k (0..3) of the cache prefetches for step i: each stage reads only what the stage
+    // before it asked for a step earlier (see Plan::run).
+    void prefetch_step(size_t i, int stage) const;
     int step_threads(const Step& st) const;
     Plan() = default;
     Status bind_inputs(const std::vector<Tensor>& inputs);

@@ -263,13 +263,13 @@ class BinaryKernel : public OnednnKernel {
             ctx.set_output(0, t0);
             out = &ctx.output(0);
         } else {
-            out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+            out = make_fixed_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         }
         prim_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, m0_.get(src0_md_, t0.raw_data())},
                                      {DNNL_ARG_SRC_1, m1_.get(src1_md_, p1)},
                                      {DNNL_ARG_DST, md_.get(dst_md_, out->raw_data())}});
         cpu_stream().wait();
-        return declare_layout(ctx, 0, dst_md_);
+        return declare_fixed_layout(ctx, 0, dst_md_);
     }
 
   private:
@@ -338,14 +338,14 @@ class BinaryKernel : public OnednnKernel {
             ctx.set_output(0, t0);
             out = &ctx.output(0);
         } else {
-            out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+            out = make_fixed_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         }
         if (q)
             channel_scale_q8(*scale_, qscale_, t0.raw_data(), t1.raw_data(), out->raw_data(), ctx.num_threads(),
                              &qscale_multipliers_);
         else
             channel_scale_f32(*scale_, t0.data<float>(), t1.data<float>(), out->data<float>());
-        return declare_layout(ctx, 0, dst_md_);
+        return declare_fixed_layout(ctx, 0, dst_md_);
     }
 
     std::optional<ChannelScaleShape> scale_;

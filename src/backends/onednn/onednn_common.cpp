@@ -256,6 +256,7 @@ Status OnednnKernel::prepare_with_layouts(const std::vector<const Tensor*>& inpu
                                           const std::vector<const runtime::Layout*>& layouts) {
     // Primitives split their work for the thread count they are built under.
     if (prepare_threads() > 0) set_num_threads(prepare_threads());
+    fixed_.clear();  // the descs may change now
     try {
         std::vector<md_t> mds(inputs.size());
         for (size_t i = 0; i < inputs.size(); ++i)
@@ -276,6 +277,27 @@ Status OnednnKernel::declare_layout(runtime::KernelContext& ctx, size_t i, const
     auto& l = out_layouts_[i];
     if (!l || !(l->md() == md)) l = std::make_shared<OnednnLayout>(md);
     return ctx.set_output_layout(i, l);
+}
+
+const OnednnKernel::FixedDesc& OnednnKernel::fixed(const md_t& md, DataType dtype) {
+    for (const FixedDesc& f : fixed_)
+        if (f.md == &md && f.dtype == dtype) return f;
+    FixedDesc f{&md, dtype, is_plain(md) && md.data_type() == to_dnnl(dtype), md.get_size(), nullptr};
+    if (!f.plain) f.layout = std::make_shared<OnednnLayout>(md);
+    fixed_.push_back(std::move(f));
+    return fixed_.back();
+}
+
+Tensor* OnednnKernel::make_fixed_output(runtime::KernelContext& ctx, size_t i, DataType dtype,
+                                        const std::vector<int64_t>& dims, const md_t& md) {
+    const FixedDesc& f = fixed(md, dtype);
+    if (f.plain) return &ctx.allocate_output(i, dtype, dims);
+    return &ctx.allocate_output_bytes(i, dtype, dims, f.bytes);
+}
+
+Status OnednnKernel::declare_fixed_layout(runtime::KernelContext& ctx, size_t i, const md_t& md) {
+    const FixedDesc& f = fixed(md, ctx.output(i).dtype());
+    return ctx.set_output_layout(i, f.layout);
 }
 
 Status OnednnKernel::run(runtime::KernelContext& ctx) {

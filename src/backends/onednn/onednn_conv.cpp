@@ -447,6 +447,30 @@ class ConvKernel : public OnednnKernel {
         return OkStatus();
     }
 
+    // The lines a run reads first (runtime::Kernel::prefetch_run): the state's flags and
+    // geometry, the fixed descs' entries, our kernels' objects; then what those point to.
+    void prefetch_run(int stage) const override {
+        const State* st = cur_;
+        if (!st) return;
+        auto ask = [](const void* p) { __builtin_prefetch(p, 0, 3); };
+        if (stage == 0) {
+            ask(&st->gemv);
+            ask(&st->src_reorder);
+            ask(&st->geom);
+            ask(&st->dw_geom);
+            ask(&st->out_dims);
+            prefetch_fixed(0);
+            for (const void* k : {static_cast<const void*>(own_1x1_.get()), static_cast<const void*>(own_dw_.get())})
+                if (k)
+                    for (int l = 0; l < 4; ++l) ask(static_cast<const char*>(k) + 64 * l);
+            return;
+        }
+        ask(st->out_dims.data());
+        prefetch_fixed(1);
+        if (own_1x1_) own_1x1_->prefetch();
+        if (own_dw_) own_dw_->prefetch();
+    }
+
     Status do_run(runtime::KernelContext& ctx) override {
         State& st = *cur_;
         const Tensor& x = *ctx.input(0);
@@ -475,7 +499,7 @@ class ConvKernel : public OnednnKernel {
             // Accumulate in place where we may: the residual's buffer becomes the output.
             if (st.res_md == target) out = output_over_input(ctx, 3, out_t, st.out_dims);
             if (!out) {
-                out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+                out = make_fixed_output(ctx, 0, out_t, st.out_dims, st.dst_md);
                 if (st.res_md == target)
                     std::memcpy(out->raw_data(), r.raw_data(), target.get_size());
                 else
@@ -483,7 +507,7 @@ class ConvKernel : public OnednnKernel {
                                             st.res_out_mem.get(target, out->raw_data()));
             }
         } else {
-            out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+            out = make_fixed_output(ctx, 0, out_t, st.out_dims, st.dst_md);
             if (c_.post_ops && st.epi.residual == Epilogue::Residual::kBinary)
                 args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.epi.binary_index) | DNNL_ARG_SRC_1] =
                     st.res_mem.get(st.res_md, ctx.input(3)->raw_data());
@@ -500,7 +524,7 @@ class ConvKernel : public OnednnKernel {
         if (own_swish())
             swish_inplace(static_cast<float*>(out->raw_data()),
                           static_cast<int64_t>(st.dst_md.get_size() / sizeof(float)), ctx.num_threads());
-        return declare_layout(ctx, 0, st.dst_md);
+        return declare_fixed_layout(ctx, 0, st.dst_md);
     }
 
   private:
@@ -609,9 +633,9 @@ class ConvKernel : public OnednnKernel {
 
     Status run_own_dw(runtime::KernelContext& ctx, State& st, const Tensor& x) {
         const void* xdata = channels_last_input(st, x);
-        Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
+        Tensor* out = make_fixed_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
         own_dw_->run(st.dw_geom, xdata, out->raw_data(), ctx.num_threads());
-        return declare_layout(ctx, 0, st.dst_md);
+        return declare_fixed_layout(ctx, 0, st.dst_md);
     }
 
     // Our INT8 kernels (1x1, depthwise) read and write channels-last: an input in another layout
@@ -687,7 +711,7 @@ class ConvKernel : public OnednnKernel {
     // thread per call) while the chunk is in L1.
     Status run_im2col(runtime::KernelContext& ctx, State& st, const Tensor& x) {
         const auto* xdata = static_cast<const uint8_t*>(channels_last_input(st, x));
-        Tensor* out = make_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
+        Tensor* out = make_fixed_output(ctx, 0, q_.out_type(), st.out_dims, st.dst_md);
         auto* y = static_cast<uint8_t*>(out->raw_data());
         const Im2colGeometry& g = st.cols_geom;
         const int64_t total = g.n * g.h, chunk = im2col_chunk_rows(st), row_out = g.w * c_.out_channels;
@@ -707,7 +731,7 @@ class ConvKernel : public OnednnKernel {
 #pragma omp parallel num_threads(nt)
             work(omp_get_thread_num());
         }
-        return declare_layout(ctx, 0, st.dst_md);
+        return declare_fixed_layout(ctx, 0, st.dst_md);
     }
 
     Status run_own_1x1(runtime::KernelContext& ctx, State& st, const Tensor& x) {
@@ -733,10 +757,10 @@ class ConvKernel : public OnednnKernel {
         // In place over a channels-last residual when this is its last reader: each output element
         // is written after its own residual element was read, by the thread that read it.
         if (r && !st.res_scratch && r->dtype() == out_t) out = output_over_input(ctx, 3, out_t, st.out_dims);
-        if (!out) out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+        if (!out) out = make_fixed_output(ctx, 0, out_t, st.out_dims, st.dst_md);
         own_1x1_->run(st.geom, xdata, rdata, st.res_md && st.res_md.data_type() == dt::u8, out->raw_data(),
                       ctx.num_threads());
-        return declare_layout(ctx, 0, st.dst_md);
+        return declare_fixed_layout(ctx, 0, st.dst_md);
     }
 
     // A 1x1 convolution of a 1x1 input without residual, small enough for pointwise_gemv.h, whose
@@ -767,12 +791,12 @@ class ConvKernel : public OnednnKernel {
 
     Status run_gemv(runtime::KernelContext& ctx, State& st, const Tensor& x) {
         const DataType out_t = c_.quantized ? q_.out_type() : DataType::kFloat32;
-        Tensor* out = make_output(ctx, 0, out_t, st.out_dims, st.dst_md);
+        Tensor* out = make_fixed_output(ctx, 0, out_t, st.out_dims, st.dst_md);
         if (c_.quantized)
             gemv_->run_int8(x.dim(0), x.raw_data(), x.dtype() == DataType::kUint8, out->raw_data());
         else
             gemv_->run_f32(x.dim(0), x.data<float>(), out->data<float>());
-        return declare_layout(ctx, 0, st.dst_md);
+        return declare_fixed_layout(ctx, 0, st.dst_md);
     }
 
     // Gated FusedConv (input 4): how the gate goes in for this shape. Folding scales the plain

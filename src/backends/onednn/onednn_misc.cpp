@@ -133,14 +133,14 @@ class ConcatKernel : public OnednnKernel {
         return OkStatus();
     }
     Status do_run(runtime::KernelContext& ctx) override {
-        Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+        Tensor* out = make_fixed_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         std::unordered_map<int, dnnl::memory> args;
         for (size_t k = 0; k < used_.size(); ++k)
             args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mem(srcs_[k], *ctx.input(used_[k]));
         args[DNNL_ARG_DST] = mem(dst_md_, *out);
         prim_.execute(cpu_stream(), args);
         cpu_stream().wait();
-        return declare_layout(ctx, 0, dst_md_);
+        return declare_fixed_layout(ctx, 0, dst_md_);
     }
 
   private:
@@ -262,10 +262,10 @@ class QdqKernel : public OnednnKernel {
     }
     Status do_run(runtime::KernelContext& ctx) override {
         const Tensor& x = *ctx.input(0);
-        Tensor* out = make_output(ctx, 0, out_dtype_, x.dims(), dst_md_);
+        Tensor* out = make_fixed_output(ctx, 0, out_dtype_, x.dims(), dst_md_);
         if (nhwc_) {
             quantize_nchw_to_nhwc(*nhwc_, x.data<float>(), out->raw_data());
-            return declare_layout(ctx, 0, dst_md_);
+            return declare_fixed_layout(ctx, 0, dst_md_);
         }
         std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_FROM, src_.get(src_md_, x.raw_data())},
                                                    {DNNL_ARG_TO, dst_.get(dst_md_, out->raw_data())}};
@@ -275,7 +275,7 @@ class QdqKernel : public OnednnKernel {
         }
         prim_.execute(cpu_stream(), args);
         cpu_stream().wait();
-        return declare_layout(ctx, 0, dst_md_);
+        return declare_fixed_layout(ctx, 0, dst_md_);
     }
 
   private:

@@ -205,14 +205,14 @@ class PoolKernel : public OnednnKernel {
         if (own_gap_ || own_qgap_) {
             const int threads = std::max(1, ctx.num_threads());
             void* scratch = gap_scratch(static_cast<size_t>(global_avg_pool_scratch(x.dim(1), threads)) * 4);
-            Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+            Tensor* out = make_fixed_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
             if (own_qgap_)
                 global_avg_pool_q8_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), qgap_, x.raw_data(), out->raw_data(),
                                         threads, static_cast<int32_t*>(scratch));
             else
                 global_avg_pool_nhwc(x.dim(0), x.dim(2) * x.dim(3), x.dim(1), x.data<float>(), out->data<float>(),
                                      threads, static_cast<float*>(scratch));
-            return declare_layout(ctx, 0, dst_md_);
+            return declare_fixed_layout(ctx, 0, dst_md_);
         }
         std::unordered_map<int, dnnl::memory> args;
         if (dq_) {
@@ -224,7 +224,7 @@ class PoolKernel : public OnednnKernel {
         } else {
             args[DNNL_ARG_SRC] = src_mem_.get(src_md_, x.raw_data());
         }
-        Tensor* out = make_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
+        Tensor* out = make_fixed_output(ctx, 0, out_dtype_, out_dims_, dst_md_);
         args[DNNL_ARG_DST] = dst_mem_.get(dst_md_, out->raw_data());
         if (ws_md_.get_size() > 0) {
             if (!ws_) ws_ = dnnl::memory(ws_md_, cpu_engine());
@@ -232,7 +232,7 @@ class PoolKernel : public OnednnKernel {
         }
         prim_.execute(cpu_stream(), args);
         cpu_stream().wait();
-        return declare_layout(ctx, 0, dst_md_);
+        return declare_fixed_layout(ctx, 0, dst_md_);
     }
 
   private:
