@@ -926,6 +926,34 @@ TEST(OnednnInt8, QConvDepthwiseOwnKernel) {
         five_by_five(c);
         c.post_ops = {"relu"};
     });
+    // 5x5 at stride 1 runs by slices of 16 channels on rows of 14 outputs or more (narrower ones,
+    // above, on the blocks): a last slice of fewer (masked loads and stores), both input types and
+    // output types, batches (each image's slices in turn).
+    add("5x5, stride 1, swish, 72 channels (a slice of 8), 6x15, uint8 output with zero point 128, batch 2",
+        [](QCase& c) {
+            depthwise_shape(c, {2, 72, 6, 15});
+            five_by_five(c);
+            c.post_ops = {"swish"};
+            c.out = fused::kOnnxUint8;
+            c.yzp = 128;
+        });
+    add("5x5, stride 1, s8 input, nothing after, 40 channels (a slice of 8), 3x14", [](QCase& c) {
+        depthwise_shape(c, {1, 40, 3, 14});
+        five_by_five(c);
+        c.xt = D::kInt8;
+        c.post_ops = {};
+    });
+    add("5x5, stride 1, clip, 33 channels (a slice of 1), batch 3, 2x16, output zero point -5", [](QCase& c) {
+        depthwise_shape(c, {3, 33, 2, 16});
+        five_by_five(c);
+        c.yzp = -5;
+    });
+    add("5x5, stride 1, swish, s8 input, 144 channels, 5x20", [](QCase& c) {
+        depthwise_shape(c, {1, 144, 5, 20});
+        five_by_five(c);
+        c.xt = D::kInt8;
+        c.post_ops = {"swish"};
+    });
     run_on_own_kernel(cases, "qat:int8_dw");
 
     // What the kernel does not take stays on oneDNN: fewer than 32 channels, stride 3, strides

@@ -23,6 +23,10 @@ namespace {
 
 // Fewer channels leave most of a block's lanes idle.
 constexpr int64_t kMinChannels = 32;
+// 5x5 stride-1 rows of fewer outputs run on run_rows' blocks: run_rows5 builds four columns per
+// row and slice before its first output, a large share of a 7-wide row (EfficientNet-B0's 7x7x1152
+// layers 0.27 -> 0.33 ms at batch 16 on slices, docs/BENCHMARKS.md).
+constexpr int64_t kSliceMinWidth = 14;
 // Inputs of more bytes than this (the L2 of two cores) are read with software prefetch.
 constexpr int64_t kPrefetchBytes = int64_t{2} << 20;
 
@@ -324,6 +328,112 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
     }
 }
 
+// 5x5 at stride 1 by slices of 16 channels, one register each (run_rows' blocks of 64 reload each
+// column and weight register for every product: 80 512-bit loads per 64 outputs, the bound of
+// its 5x5 form). A column of a slice: rows 0..3 zero-extended to dwords and shifted into bytes
+// 0..3 of each channel's dword, row 4 zero-extended alone (weights [w(4,kx) 0 0 0]). The five
+// columns are carried in registers from output to output, the slice's ten weight registers stay
+// loaded for all its outputs in the rows [r0, r1) of one image, and the ten products run as three
+// chains (one chain waited on each vpdpbusd's latency). A cross-lane byte permute to build the
+// quad instead of the shifts made it slower than run_rows: its latency sat at the head of every
+// output's chain. EfficientNet-B0's 5x5 stride-1 layers of 14 and 28 outputs a row 1.04-1.23x
+// run_rows (docs/BENCHMARKS.md); at stride 2 (two new columns per output) and on rows of 7
+// outputs (kSliceMinWidth) run_rows stays faster.
+template <bool kFlip, bool kSwish>
+QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const uint8_t* x, uint8_t* y, const int64_t r0,
+                        const int64_t r1, const int8_t* packed, const float* scale, const float* bias,
+                        const Requant f) {
+    alignas(16) static const uint8_t kZeros[16] = {};
+    const __m512i flip8 = _mm512_set1_epi8(static_cast<char>(kFlip ? 0x80 : 0));
+    const __m512i flip32 = _mm512_set1_epi32(kFlip ? 0x80 : 0);
+    SwishOutputRegs sw;
+    if constexpr (kSwish) sw = swish_output_regs(*f.swish);
+    const __m512 lo = _mm512_set1_ps(f.lo), hi = _mm512_set1_ps(f.hi);
+    const __m512i zp = _mm512_set1_epi32(f.zp);
+    const int64_t slices = (C + 15) / 16;
+    for (int64_t c0 = r0; c0 < r1;) {
+        const int64_t img = c0 / g.h, c1 = std::min(r1, (img + 1) * g.h);
+        for (int64_t sl = 0; sl < slices; ++sl) {
+            const bool full = C - 16 * sl >= 16;
+            const __mmask16 m = full ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (C - 16 * sl)) - 1);
+            const int8_t* ws = packed + sl * 10 * 64;
+            __m512i w[10];
+#pragma GCC unroll 10
+            for (int i = 0; i < 10; ++i) w[i] = _mm512_loadu_si512(ws + 64 * i);
+            const __m512 sc = _mm512_loadu_ps(scale + 16 * sl), bi = _mm512_loadu_ps(bias + 16 * sl);
+            for (int64_t r = c0; r < c1; ++r) {
+                const int64_t oh = r % g.h;
+                const uint8_t* p[5];
+                for (int k = 0; k < 5; ++k) {
+                    const int64_t ih = oh - 2 + k;
+                    p[k] = ih >= 0 && ih < g.in_h ? x + ((img * g.in_h + ih) * g.in_w) * C + 16 * sl : nullptr;
+                }
+                // Rows 0..3 of a column zero-extended to dwords and shifted into bytes 0..3 of
+                // each channel's dword (a 16-byte load and a widening each: short latency, no
+                // cross-lane byte permute), row 4 zero-extended alone; s8 input flipped to u8.
+                auto column = [&](int64_t col, __m512i & q, __m512i & r4)
+                    __attribute__((always_inline, target(QAT_DW_TARGET))) {
+                    const bool inside = col >= 0 && col < g.in_w;
+                    __m512i z[5];
+#pragma GCC unroll 5
+                    for (int k = 0; k < 5; ++k) {
+                        const uint8_t* a = inside && p[k] ? p[k] + col * C : kZeros;
+                        z[k] = _mm512_cvtepu8_epi32(full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(a))
+                                                         : _mm_maskz_loadu_epi8(m, a));
+                    }
+                    const __m512i lo = _mm512_ternarylogic_epi32(z[0], _mm512_slli_epi32(z[1], 8),
+                                                                 _mm512_slli_epi32(z[2], 16), 0xFE);  // a | b | c
+                    q = _mm512_ternarylogic_epi32(lo, _mm512_slli_epi32(z[3], 24), flip8, 0x56);      // (a | b) ^ c
+                    r4 = _mm512_xor_si512(z[4], flip32);
+                };
+                __m512i q0, q1, q2, q3, q4, t0, t1, t2, t3, t4;
+                column(-2, q0, t0);
+                column(-1, q1, t1);
+                column(0, q2, t2);
+                column(1, q3, t3);
+                uint8_t* yr = y + r * g.w * C + 16 * sl;
+                for (int64_t ow = 0; ow < g.w; ++ow) {
+                    column(ow + 2, q4, t4);
+                    // Three chains of vpdpbusd (one of ten waited on each one's latency).
+                    __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q0, w[0]);
+                    __m512i a1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), t0, w[1]);
+                    __m512i a2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q1, w[2]);
+                    a = _mm512_dpbusd_epi32(a, t1, w[3]);
+                    a1 = _mm512_dpbusd_epi32(a1, q2, w[4]);
+                    a2 = _mm512_dpbusd_epi32(a2, t2, w[5]);
+                    a = _mm512_dpbusd_epi32(a, q3, w[6]);
+                    a1 = _mm512_dpbusd_epi32(a1, t3, w[7]);
+                    a2 = _mm512_dpbusd_epi32(a2, q4, w[8]);
+                    a = _mm512_dpbusd_epi32(a, t4, w[9]);
+                    a = _mm512_add_epi32(a, _mm512_add_epi32(a1, a2));
+                    const __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), sc, bi);
+                    __m512i o;
+                    if constexpr (kSwish) {
+                        o = _mm512_cvtps_epi32(swish16_to_output(v, sw));
+                    } else {
+                        o = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
+                    }
+                    const __m128i b = f.y_u8 ? _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()))
+                                             : _mm512_cvtsepi32_epi8(o);
+                    _mm_mask_storeu_epi8(yr + ow * C, m, b);
+                    q0 = q1, q1 = q2, q2 = q3, q3 = q4;
+                    t0 = t1, t1 = t2, t2 = t3, t3 = t4;
+                }
+            }
+        }
+        c0 = c1;
+    }
+}
+
+using Run5Fn = void (*)(const DepthwiseInt8Geometry, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t, const int8_t*,
+                        const float*, const float*, const Requant);
+
+Run5Fn pick_run5(bool swish, bool s8) {
+    static constexpr Run5Fn kRuns[2][2] = {{run_rows5<false, false>, run_rows5<true, false>},
+                                           {run_rows5<false, true>, run_rows5<true, true>}};
+    return kRuns[swish][s8];
+}
+
 using RunFn = void (*)(const DepthwiseInt8Geometry, int64_t, int64_t, int64_t, const uint8_t*, uint8_t*, int64_t,
                        int64_t, const int8_t*, const Requant, bool);
 
@@ -377,9 +487,15 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
     y_u8_ = info.out_dtype == DataType::kUint8;
     const int64_t regs = packed_registers(kernel), main = blocks_ * 64;
     const size_t n = static_cast<size_t>(main + (tail_ ? 32 : 0));
+    // run_rows' blocks, and for 5x5 at stride 1 run_rows5's slices too (rows of fewer than
+    // kSliceMinWidth outputs take the blocks).
+    const int64_t slices = (channels + 15) / 16;
     packed_.assign(n * static_cast<size_t>(regs), 0);
+    packed16_.assign(slices5() ? static_cast<size_t>(slices * 10 * 64) : 0, 0);
     scale_.assign(n, 0.0f);
     bias_.assign(n, 0.0f);
+    scale16_.assign(slices5() ? static_cast<size_t>(slices * 16) : 0, 0.0f);
+    bias16_.assign(slices5() ? static_cast<size_t>(slices * 16) : 0, 0.0f);
     for (int64_t c = 0; c < channels; ++c) {
         // Channel c's sums land in its block (kBlock channels, its weights from byte `base`, its
         // scale and bias from `first`), register k, dword 4L + j for c - first = 16L + 4k + j.
@@ -401,6 +517,11 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
                     packed_[static_cast<size_t>(base + ((kx * 2) * 4 + k) * kBlock + pos * 4 + t)] =
                         w[c * 25 + t * 5 + kx];
                 packed_[static_cast<size_t>(base + ((kx * 2 + 1) * 4 + k) * kBlock + pos * 4)] = w[c * 25 + 20 + kx];
+                if (!slices5()) continue;
+                // Per slice [c / 16] and column kx: the same taps, per channel c % 16 (run_rows5).
+                int8_t* sl = packed16_.data() + (c / 16) * 640 + kx * 128 + (c % 16) * 4;
+                for (int t = 0; t < 4; ++t) sl[t] = w[c * 25 + t * 5 + kx];
+                sl[64] = w[c * 25 + 20 + kx];
             }
         }
         int32_t sum = 0;
@@ -415,6 +536,10 @@ void DepthwiseInt8::init(const int8_t* w, int64_t channels, const float* bias, c
         const float units = swish_ ? 2.0f : inv_y_;
         scale_[i] = s * units;
         bias_[i] = ((bias ? bias[c] : 0.0f) - (x_is_u8 ? 0.0f : 128.0f * static_cast<float>(sum)) * s) * units;
+        if (slices5()) {
+            scale16_[static_cast<size_t>(c)] = scale_[i];
+            bias16_[static_cast<size_t>(c)] = bias_[i];
+        }
     }
     using ir::fused::PostOp;
     const auto& ops = info.post_ops;
@@ -444,6 +569,10 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     const bool prefetch = g.n * g.in_h * g.in_w * c_ > kPrefetchBytes;
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+        if (slices5() && g.w >= kSliceMinWidth) {
+            pick_run5(swish_, !x_u8_)(g, c_, xb, yb, r0, r1, packed16_.data(), scale16_.data(), bias16_.data(), f);
+            return;
+        }
         const int8_t* w = packed_.data();
         const int64_t main = blocks_ * 64;
         if (blocks_ > 0)

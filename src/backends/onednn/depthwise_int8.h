@@ -57,11 +57,11 @@ class DepthwiseInt8 {
     void run(const DepthwiseInt8Geometry& g, const void* x, void* y, int threads) const;
 
     bool x_is_u8() const { return x_u8_; }
-    size_t packed_bytes() const { return packed_.size(); }
+    size_t packed_bytes() const { return packed_.size() + packed16_.size(); }
     // Asks the caches for the first line of each of its arrays (the conv kernel's prefetch_run).
     void prefetch() const {
-        for (const void* p : {static_cast<const void*>(packed_.data()), static_cast<const void*>(scale_.data()),
-                              static_cast<const void*>(bias_.data())})
+        for (const void* p : {static_cast<const void*>(packed_.data()), static_cast<const void*>(packed16_.data()),
+                              static_cast<const void*>(scale_.data()), static_cast<const void*>(bias_.data())})
             __builtin_prefetch(p, 0, 3);
     }
 
@@ -80,8 +80,13 @@ class DepthwiseInt8 {
     // (32 wide) after the others.
     std::vector<int8_t> packed_;
     std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
-    std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
-    float lo_ = 0, hi_ = 0;     // the relu / clip bounds in output units (else -inf, inf)
+    // 5x5 at stride 1 also by slices (run_rows5 in depthwise_int8.cpp): [slice of 16][column
+    // 5][rows 0..3 / row 4][16 dwords of 4 taps], scale and bias in channel order.
+    bool slices5() const { return kernel_ == 5 && stride_ == 1; }
+    std::vector<int8_t> packed16_;
+    std::vector<float> scale16_, bias16_;
+    std::vector<float> bias_;  // in output units, the s8 input's 128 * sum(w) taken off
+    float lo_ = 0, hi_ = 0;    // the relu / clip bounds in output units (else -inf, inf)
 #if defined(__x86_64__)
     SwishOutput swish_out_;  // swish's output form (swish.h)
 #endif
