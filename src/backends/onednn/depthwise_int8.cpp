@@ -338,7 +338,8 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
 // quad instead of the shifts made it slower than run_rows: its latency sat at the head of every
 // output's chain. EfficientNet-B0's 5x5 stride-1 layers of 14 and 28 outputs a row 1.04-1.23x
 // run_rows (docs/BENCHMARKS.md); at stride 2 (two new columns per output) and on rows of 7
-// outputs (kSliceMinWidth) run_rows stays faster.
+// outputs (kSliceMinWidth) run_rows stays faster. No software prefetch here (kPrefetchBytes): an
+// image's later slices read its rows from the caches the first one filled.
 template <bool kFlip, bool kSwish>
 QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const uint8_t* x, uint8_t* y, const int64_t r0,
                         const int64_t r1, const int8_t* packed, const float* scale, const float* bias,
@@ -381,9 +382,9 @@ QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const ui
                         z[k] = _mm512_cvtepu8_epi32(full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(a))
                                                          : _mm_maskz_loadu_epi8(m, a));
                     }
-                    const __m512i lo = _mm512_ternarylogic_epi32(z[0], _mm512_slli_epi32(z[1], 8),
-                                                                 _mm512_slli_epi32(z[2], 16), 0xFE);  // a | b | c
-                    q = _mm512_ternarylogic_epi32(lo, _mm512_slli_epi32(z[3], 24), flip8, 0x56);      // (a | b) ^ c
+                    const __m512i rows012 = _mm512_ternarylogic_epi32(z[0], _mm512_slli_epi32(z[1], 8),
+                                                                      _mm512_slli_epi32(z[2], 16), 0xFE);  // a | b | c
+                    q = _mm512_ternarylogic_epi32(rows012, _mm512_slli_epi32(z[3], 24), flip8, 0x56);  // (a | b) ^ c
                     r4 = _mm512_xor_si512(z[4], flip32);
                 };
                 __m512i q0, q1, q2, q3, q4, t0, t1, t2, t3, t4;

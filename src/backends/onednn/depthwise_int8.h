@@ -13,7 +13,10 @@
 // interleaved once. (Quads of four pixels of a row, the first form, served two outputs at stride 1
 // and measured ~25% slower; at stride 2 they left half of the taps unused.) A 5x5 column is two
 // quads, rows 0..3 and row 4 (its byte repeated, three taps of weight 0); five columns of eight
-// registers do not fit the register file, so built columns go to a ring of five on the stack.
+// registers do not fit the register file, so built columns go to a ring of five on the stack. At
+// stride 1, on rows of 14 outputs or more, 5x5 runs by slices of 16 channels instead, one register
+// per column and its ten weight registers kept loaded (depthwise_int8.cpp's run_rows5: the ring's
+// loads bound the blocks' 5x5 form).
 // Pixels are read straight from the input (padding as constant vectors; s8 inputs flipped to u8 on
 // load: x + 128, the 128 taken back per channel as 128 * sum of its weights; the last block's loads
 // masked to its channels). The epilogue runs on the lane order above, in output units (y =
@@ -80,13 +83,13 @@ class DepthwiseInt8 {
     // (32 wide) after the others.
     std::vector<int8_t> packed_;
     std::vector<float> scale_;  // x_scale * w_scale[c] / y_scale, in register order per block
+    std::vector<float> bias_;   // in output units, the s8 input's 128 * sum(w) taken off
+    float lo_ = 0, hi_ = 0;     // the relu / clip bounds in output units (else -inf, inf)
     // 5x5 at stride 1 also by slices (run_rows5 in depthwise_int8.cpp): [slice of 16][column
     // 5][rows 0..3 / row 4][16 dwords of 4 taps], scale and bias in channel order.
     bool slices5() const { return kernel_ == 5 && stride_ == 1; }
     std::vector<int8_t> packed16_;
     std::vector<float> scale16_, bias16_;
-    std::vector<float> bias_;  // in output units, the s8 input's 128 * sum(w) taken off
-    float lo_ = 0, hi_ = 0;    // the relu / clip bounds in output units (else -inf, inf)
 #if defined(__x86_64__)
     SwishOutput swish_out_;  // swish's output form (swish.h)
 #endif

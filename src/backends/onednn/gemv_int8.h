@@ -1,9 +1,9 @@
 // INT8 Gemm (QGemm) of a few rows against large constant weights: a classifier at batch 1..4 behind
 // a quantized global pool (EfficientNet-B0's and MobileNetV2's 1280 -> 1000, ResNet-50's 2048 ->
 // 1000), as a loop of our own for the matmul kernel (onednn_matmul.cpp) on AVX-512 VNNI machines.
-// Such a product only streams its weights once (1.3-2 MB of int8); oneDNN 2.6's int8 matmul took
-// ~80 us for EfficientNet-B0's on one thread here (~16 GB/s), where the weights come from L3 at
-// ~95 GB/s a core and the multiply-adds take ~6 us (docs/BENCHMARKS.md).
+// Such a product only streams its weights once (1.3-2 MB of int8), which in a network come from
+// memory: oneDNN 2.6's int8 matmul took 0.039 ms for EfficientNet-B0's on two threads here
+// (~33 GB/s), this loop 0.016 ms; MobileNetV2's 0.020 -> 0.015 ms (docs/BENCHMARKS.md).
 //
 // How: the weights packed once as [N/64][K/4][64 outputs][4 bytes] (N padded with zero weights),
 // read in order; per step of 4 input bytes one broadcast dword of each row and four vpdpbusd per

@@ -151,8 +151,9 @@ class OnednnKernel : public runtime::Kernel {
     // kernel's member, a kept state's): what they read of it (plain or not, its bytes, its layout
     // object) is taken once per prepare, keyed by its address. A desc is ~1 KB; by the time a
     // step runs, the other steps' data have pushed it out of the caches, and reading it back
-    // (is_plain, get_size, the == against the last declared one) cost ~0.5 us per step, ~0.05
-    // ms per EfficientNet-B0 inference (docs/BENCHMARKS.md).
+    // (is_plain, get_size, the == against the last declared one) stalled on a dozen lines per
+    // step (with the Plan's prefetches, runtime::Kernel::prefetch_run, EfficientNet-B0 at batch 1
+    // on one thread 4.48 -> 4.32 ms; docs/BENCHMARKS.md).
     Tensor* make_fixed_output(runtime::KernelContext& ctx, size_t i, DataType dtype, const std::vector<int64_t>& dims,
                               const md_t& md);
     Status declare_fixed_layout(runtime::KernelContext& ctx, size_t i, const md_t& md);
