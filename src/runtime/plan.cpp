@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "core/logging.h"
+#include "core/prefetch.h"
 
 namespace qat::runtime {
 namespace {
@@ -249,38 +250,29 @@ bool Plan::overwritable(const Step& st, size_t i, const Tensor* t) const {
 
 void Plan::prefetch_step(size_t i, int stage) const {
     if (i >= steps_.size()) return;
-    auto ask = [](const void* p) { __builtin_prefetch(p, 0, 3); };
     const Step& st = steps_[i];
     switch (stage) {
         case 0:  // the Step's fields that a run reads (those before its profile)
             for (const char* p = reinterpret_cast<const char*>(&st); p < reinterpret_cast<const char*>(&st.prof);
                  p += 64)
-                ask(p);
+                prefetch_lines({p});
             break;
         case 1:  // its vectors' elements, its kernel object
-            ask(st.in_slots.data());
-            ask(st.out_slots.data());
-            ask(st.release_after.data());
-            ask(st.prepared_dims.data());
-            ask(st.prepared_layouts.data());
-            ask(st.kernel.get());
+            prefetch_lines({st.in_slots.data(), st.out_slots.data(), st.release_after.data(), st.prepared_dims.data(),
+                            st.prepared_layouts.data(), st.kernel.get()});
             break;
         case 2:  // the slots it reads and writes, the dims it was prepared for, the kernel's state
             for (int s : st.in_slots)
-                if (s >= 0) {
-                    ask(&slots_[static_cast<size_t>(s)]);
-                    ask(&slot_layouts_[static_cast<size_t>(s)]);
-                }
-            for (int s : st.out_slots) ask(&slots_[static_cast<size_t>(s)]);
-            for (const auto& d : st.prepared_dims) ask(d.data());
+                if (s >= 0) prefetch_lines({&slots_[static_cast<size_t>(s)], &slot_layouts_[static_cast<size_t>(s)]});
+            for (int s : st.out_slots) prefetch_lines({&slots_[static_cast<size_t>(s)]});
+            for (const auto& d : st.prepared_dims) prefetch_lines({d.data()});
             if (st.kernel) st.kernel->prefetch_run(0);
             break;
         default:  // what the slots' tensors point to, the kernel's own state
             for (int s : st.in_slots)
                 if (s >= 0) {
                     const Tensor& t = slots_[static_cast<size_t>(s)];
-                    ask(t.dims().data());
-                    ask(t.storage().get());
+                    prefetch_lines({t.dims().data(), t.storage().get()});
                 }
             if (st.kernel) st.kernel->prefetch_run(1);
             break;

@@ -342,8 +342,7 @@ QAT_VNNI void run_rows(const DepthwiseInt8Geometry g, const int64_t C, const int
 // image's later slices read its rows from the caches the first one filled.
 template <bool kFlip, bool kSwish>
 QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const uint8_t* x, uint8_t* y, const int64_t r0,
-                        const int64_t r1, const int8_t* packed, const float* scale, const float* bias,
-                        const Requant f) {
+                        const int64_t r1, const int8_t* packed, const Requant f) {
     alignas(16) static const uint8_t kZeros[16] = {};
     const __m512i flip8 = _mm512_set1_epi8(static_cast<char>(kFlip ? 0x80 : 0));
     const __m512i flip32 = _mm512_set1_epi32(kFlip ? 0x80 : 0);
@@ -361,7 +360,7 @@ QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const ui
             __m512i w[10];
 #pragma GCC unroll 10
             for (int i = 0; i < 10; ++i) w[i] = _mm512_loadu_si512(ws + 64 * i);
-            const __m512 sc = _mm512_loadu_ps(scale + 16 * sl), bi = _mm512_loadu_ps(bias + 16 * sl);
+            const __m512 sc = _mm512_loadu_ps(f.scale + 16 * sl), bi = _mm512_loadu_ps(f.bias + 16 * sl);
             for (int64_t r = c0; r < c1; ++r) {
                 const int64_t oh = r % g.h;
                 const uint8_t* p[5];
@@ -426,8 +425,9 @@ QAT_VNNI void run_rows5(const DepthwiseInt8Geometry g, const int64_t C, const ui
     }
 }
 
+// f: scale and bias in channel order (scale16_, bias16_).
 using Run5Fn = void (*)(const DepthwiseInt8Geometry, int64_t, const uint8_t*, uint8_t*, int64_t, int64_t, const int8_t*,
-                        const float*, const float*, const Requant);
+                        const Requant);
 
 Run5Fn pick_run5(bool swish, bool s8) {
     static constexpr Run5Fn kRuns[2][2] = {{run_rows5<false, false>, run_rows5<true, false>},
@@ -571,7 +571,10 @@ void DepthwiseInt8::run(const DepthwiseInt8Geometry& g, const void* x, void* y, 
     auto work = [&](int t) {
         const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         if (slices5() && g.w >= kSliceMinWidth) {
-            pick_run5(swish_, !x_u8_)(g, c_, xb, yb, r0, r1, packed16_.data(), scale16_.data(), bias16_.data(), f);
+            Requant f5 = f;
+            f5.scale = scale16_.data();
+            f5.bias = bias16_.data();
+            pick_run5(swish_, !x_u8_)(g, c_, xb, yb, r0, r1, packed16_.data(), f5);
             return;
         }
         const int8_t* w = packed_.data();

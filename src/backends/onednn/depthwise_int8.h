@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "backends/onednn/swish.h"
+#include "core/prefetch.h"
 #include "ir/fused_ops.h"
 
 namespace qat::onednn {
@@ -62,11 +63,7 @@ class DepthwiseInt8 {
     bool x_is_u8() const { return x_u8_; }
     size_t packed_bytes() const { return packed_.size() + packed16_.size(); }
     // Asks the caches for the first line of each of its arrays (the conv kernel's prefetch_run).
-    void prefetch() const {
-        for (const void* p : {static_cast<const void*>(packed_.data()), static_cast<const void*>(packed16_.data()),
-                              static_cast<const void*>(scale_.data()), static_cast<const void*>(bias_.data())})
-            __builtin_prefetch(p, 0, 3);
-    }
+    void prefetch() const { prefetch_lines({packed_.data(), packed16_.data(), scale_.data(), bias_.data()}); }
 
   private:
     int64_t c_ = 0, blocks_ = 0;

@@ -5,6 +5,11 @@
 // memory: oneDNN 2.6's int8 matmul took 0.039 ms for EfficientNet-B0's on two threads here
 // (~33 GB/s), this loop 0.016 ms; MobileNetV2's 0.020 -> 0.015 ms (docs/BENCHMARKS.md).
 //
+// Not pointwise_int8.h's 1x1 kernel (a QGemm of m rows is a 1x1 convolution over m pixels): it
+// writes quantized outputs only (a classifier's are float) and splits pixels between the threads,
+// so one row would run on one thread; this loop splits the outputs. The weight layout is the same
+// ([K/4][64][4] per block of 64 outputs), the epilogue the 1x1 kernel's requantizing form.
+//
 // How: the weights packed once as [N/64][K/4][64 outputs][4 bytes] (N padded with zero weights),
 // read in order; per step of 4 input bytes one broadcast dword of each row and four vpdpbusd per
 // row (64 outputs), so each weight byte is loaded once for all rows. s8 inputs are read as u8 by

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/prefetch.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "ir/fused_ops.h"
@@ -160,8 +161,7 @@ class OnednnKernel : public runtime::Kernel {
     // Asks the caches for those entries (stage 0), then for the layout objects they hold (stage
     // 1: the Plan's copy of the pointer touches its count), for prefetch_run.
     void prefetch_fixed(int stage) const {
-        for (const FixedDesc& f : fixed_)
-            __builtin_prefetch(stage == 0 ? static_cast<const void*>(&f) : f.layout.get(), 0, 3);
+        for (const FixedDesc& f : fixed_) prefetch_lines({stage == 0 ? static_cast<const void*>(&f) : f.layout.get()});
     }
     const ir::Node& node_;
 

@@ -452,20 +452,15 @@ class ConvKernel : public OnednnKernel {
     void prefetch_run(int stage) const override {
         const State* st = cur_;
         if (!st) return;
-        auto ask = [](const void* p) { __builtin_prefetch(p, 0, 3); };
         if (stage == 0) {
-            ask(&st->gemv);
-            ask(&st->src_reorder);
-            ask(&st->geom);
-            ask(&st->dw_geom);
-            ask(&st->out_dims);
+            prefetch_lines({&st->gemv, &st->src_reorder, &st->geom, &st->dw_geom, &st->out_dims});
             prefetch_fixed(0);
             for (const void* k : {static_cast<const void*>(own_1x1_.get()), static_cast<const void*>(own_dw_.get())})
                 if (k)
-                    for (int l = 0; l < 4; ++l) ask(static_cast<const char*>(k) + 64 * l);
+                    for (int l = 0; l < 4; ++l) prefetch_lines({static_cast<const char*>(k) + 64 * l});
             return;
         }
-        ask(st->out_dims.data());
+        prefetch_lines({st->out_dims.data()});
         prefetch_fixed(1);
         if (own_1x1_) own_1x1_->prefetch();
         if (own_dw_) own_dw_->prefetch();

@@ -92,12 +92,12 @@ class EltwiseKernel : public OnednnKernel {
             ctx.set_output(0, x);
             out = &ctx.output(0);
         } else {
-            out = make_output(ctx, 0, DataType::kFloat32, x.dims(), md_);
+            out = make_fixed_output(ctx, 0, DataType::kFloat32, x.dims(), md_);
         }
         prim_.execute(cpu_stream(),
                       {{DNNL_ARG_SRC, src_.get(md_, x.raw_data())}, {DNNL_ARG_DST, dst_.get(md_, out->raw_data())}});
         cpu_stream().wait();
-        return declare_layout(ctx, 0, md_);
+        return declare_fixed_layout(ctx, 0, md_);
     }
 
   private:
@@ -165,7 +165,7 @@ class BatchNormKernel : public OnednnKernel {
             ctx.set_output(0, x);
             out = &ctx.output(0);
         } else {
-            out = make_output(ctx, 0, DataType::kFloat32, x.dims(), md_);
+            out = make_fixed_output(ctx, 0, DataType::kFloat32, x.dims(), md_);
         }
         prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_.get(md_, x.raw_data())},
                                      {DNNL_ARG_DST, dst_.get(md_, out->raw_data())},
@@ -174,7 +174,7 @@ class BatchNormKernel : public OnednnKernel {
                                      {DNNL_ARG_MEAN, mean_},
                                      {DNNL_ARG_VARIANCE, var_}});
         cpu_stream().wait();
-        return declare_layout(ctx, 0, md_);
+        return declare_fixed_layout(ctx, 0, md_);
     }
 
   private:

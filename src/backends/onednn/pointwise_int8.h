@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/prefetch.h"
 #include "ir/fused_ops.h"
 
 namespace qat::onednn {
@@ -79,11 +80,7 @@ class PointwiseInt8 {
     int64_t k() const { return k_; }
     size_t packed_bytes() const { return packed_.size(); }
     // Asks the caches for the first line of each of its arrays (the conv kernel's prefetch_run).
-    void prefetch() const {
-        for (const void* p : {static_cast<const void*>(packed_.data()), static_cast<const void*>(scale_.data()),
-                              static_cast<const void*>(bias_.data())})
-            __builtin_prefetch(p, 0, 3);
-    }
+    void prefetch() const { prefetch_lines({packed_.data(), scale_.data(), bias_.data()}); }
 
   private:
     int64_t m_ = 0, k_ = 0;
