@@ -209,7 +209,8 @@ struct Requant {
     bool y_u8;
     float res_scale;  // residual_scale / y_scale (its zero point's term is in the bias)
     bool res_u8;
-    float inv_y, zp;  // swish / sigmoid (scale and bias then in real units): 1 / y_scale, y_zp
+    float inv_y, zp;           // swish / sigmoid (scale and bias then in real units): 1 / y_scale, y_zp
+    const SwishOutput* swish;  // swish: its output form (swish.h)
 };
 
 // What follows the sums on the requantizing path: nothing more (relu / clip as bounds), a residual
@@ -221,7 +222,7 @@ template <int kMode>
 QAT_VNNI_INLINE __m512i to_output(__m512 f, const Requant& q) {
     if constexpr (kMode == kSwishAct) {
         // f is twice the real value here (scale and bias doubled at init: swish.h's form).
-        f = swish16_to_output(f, _mm512_set1_ps(0.5f * q.inv_y), _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
+        f = swish16_to_output(f, *q.swish);
     } else if constexpr (kMode == kSigmoidAct) {
         f = _mm512_fmadd_ps(sigmoid16(f), _mm512_set1_ps(q.inv_y), _mm512_set1_ps(q.zp));
     }
@@ -576,6 +577,9 @@ void PointwiseInt8::init(const int8_t* w, int64_t m, int64_t k, const float* bia
     }
     // The residual in output units: r * (r_scale / y_scale), its zero point's term in the bias.
     rq_res_scale_ = info.residual_scale * inv_y;
+#if defined(__x86_64__)
+    if (act_ == kSwishAct) swish_out_ = SwishOutput(info.y_scale, static_cast<float>(info.y_zero_point));
+#endif
     if (requant_ && info.has_residual())
         for (float& b : bias_) b -= static_cast<float>(info.residual_zero_point) * rq_res_scale_;
 }
@@ -621,7 +625,8 @@ void PointwiseInt8::run(const PointwiseInt8Geometry& g, const void* x, const voi
                      rq_res_scale_,
                      residual_is_u8,
                      1.0f / info_.y_scale,
-                     static_cast<float>(info_.y_zero_point)};
+                     static_cast<float>(info_.y_zero_point),
+                     &swish_out_};
     auto work = [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
         const uint8_t* xr[kMaxRows];
         uint8_t* yr[kMaxRows];

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/onednn/swish.h"
 #include "core/prefetch.h"
 #include "ir/fused_ops.h"
 
@@ -95,6 +96,9 @@ class PointwiseInt8 {
     int act_ = 0;                    // its activation: 0 none, else a swish or a sigmoid (Mode in pointwise_int8.cpp)
     int32_t rq_lo_ = 0, rq_hi_ = 0;  // its relu / clip bounds in output units
     float rq_res_scale_ = 0;         // its residual_scale / y_scale
+#if defined(__x86_64__)
+    SwishOutput swish_out_;  // its swish's output form (swish.h)
+#endif
 };
 
 }  // namespace qat::onednn

@@ -91,21 +91,14 @@ __attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16
     return _mm512_sub_ps(_mm512_max_ps(v, _mm512_setzero_ps()), swish_h_of_2v(_mm512_add_ps(v, v)));
 }
 
-// swish(v) * inv_y + zp of 16 values from v2 = 2 v, rounded by the caller (half_inv_y = inv_y / 2).
-__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16_to_output(__m512 v2, __m512 half_inv_y,
-                                                                                           __m512 inv_y, __m512 zp) {
-    const __m512 h = swish_h_of_2v(v2);
-    return _mm512_fnmadd_ps(h, inv_y, _mm512_fmadd_ps(_mm512_max_ps(v2, _mm512_setzero_ps()), half_inv_y, zp));
-}
-
-// The same output form with the output scale and zero point in a copy of the table, for one
+// The epilogues' output form: the output scale and zero point in a copy of the table, for one
 // convolution: kSwishTable's coefficients times -1 / y_scale, the zero point in the constant
 // ones, so the polynomial gives zp - h(|v|) / y_scale and the output is one multiply-add from it
-// (16 instructions from the sums instead of 17; on Zen 4 multiply-adds and two-table permutes
-// together issue at one per cycle, the scarcest slot here). Our depthwise kernel with swish
-// 2.5-5% faster on EfficientNet-B0's 3x3 layers, its 5x5 ones unchanged (docs/BENCHMARKS.md).
-// Our 1x1 kernel keeps the form above: its 24 sums leave no registers for this table's ten, and
-// every way of making room (sums parked in memory, fewer pixels per tile) cost more than it saved.
+// (16 instructions from the sums instead of 17 with the unscaled table; on Zen 4 multiply-adds and
+// two-table permutes together issue at one per cycle, the scarcest slot here). Our depthwise
+// kernel keeps the table in registers (SwishOutputRegs: 2.5-5% faster on EfficientNet-B0's 3x3
+// layers, from memory 3-6% slower); our 1x1 kernel, whose 24 sums leave no registers for its ten,
+// reads it from memory (1-2% faster than the unscaled table there; docs/BENCHMARKS.md).
 struct SwishOutput {
     alignas(64) float c[SwishTable::kDegree + 1][32] = {};
     float half_inv_y = 0;  // 0.5 / y_scale: max(v2, 0) to output units
@@ -128,6 +121,17 @@ __attribute__((target("avx512f"), always_inline)) inline SwishOutputRegs swish_o
     }
     r.half_inv_y = _mm512_set1_ps(t.half_inv_y);
     return r;
+}
+
+// The same from the table in memory (each coefficient pair loaded where it is used): for kernels
+// whose sums leave no registers for the ten (our 1x1 kernel's 24).
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512 swish16_to_output(__m512 v2,
+                                                                                           const SwishOutput& t) {
+    const __m512 h = swish_quartic_of_2v(
+        v2, [&t](int k, __m512i j) __attribute__((always_inline, target("avx512f"))) {
+            return _mm512_permutex2var_ps(_mm512_load_ps(t.c[k]), j, _mm512_load_ps(t.c[k] + 16));
+        });
+    return _mm512_fmadd_ps(_mm512_max_ps(v2, _mm512_setzero_ps()), _mm512_set1_ps(t.half_inv_y), h);
 }
 
 // swish(v) / y_scale + zp of 16 values from v2 = 2 v, to be rounded by the caller. One register at
