@@ -219,7 +219,7 @@ ConvStats profile_engine(engine::Engine& e, const Tensor& x, int runs) {
                 s.fp32_ms += ms;
             }
         }
-        const int64_t macs = p.out_dims.empty() ? -1 : engine::node_macs(n, p.in_dims, p.out_dims[0]);
+        const int64_t macs = p.out_dims.empty() ? -1 : engine::node_macs(n, p.in_dims, p.out_dims[0]) * p.images;
         if (n.op_type() == ir::fused::kQConv && macs > 0) {
             s.int8_conv_gop += 2.0 * static_cast<double>(macs) / 1e9;
             s.int8_conv_ms += ms;
@@ -424,6 +424,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::vector<Row> rows, min_rows;
     std::string layouts;  // the FP32 engines' layout choice (EngineOptions::fp32_layout = auto)
+    std::string images;   // the steps each engine runs one image at a time (EngineOptions::image_steps = auto)
     std::string agreement =
         "| model | batch | our INT8 vs ORT on the Q/DQ file: max diff / max, top-1 | our FP32 vs ORT FP32: max diff / "
         "max, top-1 |\n|---|---|---|---|\n";
@@ -489,6 +490,13 @@ int main(int argc, char** argv) {
             }
             const std::string layout = engine::fp32_layout_name(e32->options().fp32_layout);
             layouts += (layouts.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " " + layout;
+            if (b > 1) {
+                auto through = [](const engine::Engine& e) {
+                    return e.plan().image_steps() > 0 ? "through " + e.options().image_through : std::string("none");
+                };
+                images += (images.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " INT8 " + through(*e8) +
+                          ", FP32 " + through(*e32);
+            }
             e8 = Status(StatusCode::kCancelled, "freed");
             e32 = Status(StatusCode::kCancelled, "freed");
             Row r;
@@ -570,6 +578,9 @@ int main(int argc, char** argv) {
                          "\n\n" + kTableHeader;
         for (const auto& r : rows) md += table_row(r);
         md += "\nOur FP32 engines' convolution layout, timed at build (`--fp32-layout auto`): " + layouts + ".\n";
+        if (!images.empty())
+            md += "\nSteps run one image at a time at batch > 1, timed at build (`--image-steps auto`): " + images +
+                  ".\n";
         md += "\nGoal check (medians):\n\n" + goals;
         if (a.ort)
             md +=

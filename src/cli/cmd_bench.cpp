@@ -127,7 +127,7 @@ Result<std::vector<Tensor>> make_inputs(const engine::Engine& e, int64_t batch, 
 double step_ops(const runtime::StepProfile& p) {
     if (p.out_dims.empty()) return 0;
     const int64_t macs = engine::node_macs(*p.node, p.in_dims, p.out_dims[0]);
-    return macs > 0 ? 2.0 * static_cast<double>(macs) : 0;
+    return macs > 0 ? 2.0 * static_cast<double>(macs) * static_cast<double>(p.images) : 0;
 }
 
 std::string precision_of(const ir::Node& n) {
@@ -293,6 +293,8 @@ Status bench(const BenchOptions& opt) {
     j["backends"] = backends;
     j["fp32_layout"] = engine::fp32_layout_name(e.options().fp32_layout);
     j["serial_steps"] = e.options().serial_steps;
+    // The last step run one image at a time on a batch ("" for none).
+    j["image_through"] = e.plan().image_steps() > 0 ? e.options().image_through : std::string();
     j["warmup"] = o.warmup;
     double speedup = 0;
     if (have_ort) {
@@ -385,6 +387,7 @@ Status bench(const BenchOptions& opt) {
                 static_cast<long long>(o.engine.batch), threads, threads == 1 ? "" : "s", backends.c_str());
     std::printf("  FP32 convolution layout: %s\n", e.fp32_layout_note().c_str());
     std::printf("  step threads: %s\n", e.step_threads_note().c_str());
+    std::printf("  image steps: %s\n", e.image_steps_note().c_str());
     print_stats(ours);
     if (o.profile) {
         std::printf("\nprofile (%d runs, mean per run; GOPS = 2 ops per multiply-add):\n", prof_runs);

@@ -51,6 +51,7 @@ Status run_build(const BuildOptions& o) {
                 e->threads());
     std::printf("FP32 convolution layout: %s\n", e->fp32_layout_note().c_str());
     std::printf("step threads: %s\n", e->step_threads_note().c_str());
+    std::printf("image steps: %s\n", e->image_steps_note().c_str());
     std::printf("see the plan with: qat explain %s\n", o.output.c_str());
     return OkStatus();
 }

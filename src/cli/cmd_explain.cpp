@@ -28,9 +28,10 @@ Status run_explain(const ExplainOptions& o) {
     if (o.json) {
         std::printf("%s\n", engine::explain_to_json(r).c_str());
     } else {
-        std::printf("%s (%s)\nFP32 convolution layout: %s\nstep threads: %s\n\n", o.model.c_str(),
+        std::printf("%s (%s)\nFP32 convolution layout: %s\nstep threads: %s\nimage steps: %s\n\n", o.model.c_str(),
                     m.source == engine::ModelSource::kEngineFile ? "engine file" : "ONNX, built on the fly",
-                    m.engine.fp32_layout_note().c_str(), m.engine.step_threads_note().c_str());
+                    m.engine.fp32_layout_note().c_str(), m.engine.step_threads_note().c_str(),
+                    m.engine.image_steps_note().c_str());
         std::fputs(engine::format_explain_table(r).c_str(), stdout);
     }
     return OkStatus();

@@ -20,6 +20,7 @@ struct EngineFlags {
     bool no_int8 = false;
     std::string fp32_layout = "auto";
     std::string step_threads = "auto";
+    std::string image_steps = "auto";
 };
 
 inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, const std::string& batch_help = "") {
@@ -50,6 +51,12 @@ inline void add_engine_flags(CLI::App* sub, EngineFlags* f, bool with_batch, con
                     "on one thread than on --threads) or all (every step on --threads); an engine file keeps its "
                     "own choice unless `all` is given")
         ->group("Engine");
+    sub->add_option("--image-steps", f->image_steps,
+                    "Early steps one image at a time on a batch: auto (time at build, when the batch is fixed, "
+                    "whether the high-resolution steps run faster one image at a time, their activations then "
+                    "staying in the caches) or off (every step on the whole batch); an engine file keeps its own "
+                    "choice unless `off` is given")
+        ->group("Engine");
 }
 
 inline Status check_engine_flags(const EngineFlags& f) {
@@ -63,6 +70,8 @@ inline Status check_engine_flags(const EngineFlags& f) {
         return invalid_argument("--fp32-layout: ", l.status().message());
     if (auto s = engine::parse_step_threads_request(f.step_threads); !s.ok())
         return invalid_argument("--step-threads: ", s.status().message());
+    if (auto s = engine::parse_image_steps_request(f.image_steps); !s.ok())
+        return invalid_argument("--image-steps: ", s.status().message());
     return OkStatus();
 }
 
@@ -74,6 +83,7 @@ inline engine::EngineOptions to_engine_options(const EngineFlags& f) {
     o.fuse_int8 = !f.no_int8;
     o.fp32_layout = engine::parse_fp32_layout(f.fp32_layout).value_or(engine::Fp32Layout::kAuto);
     o.step_threads = engine::parse_step_threads_request(f.step_threads).value_or(engine::StepThreads::kAuto);
+    o.image_steps = engine::parse_image_steps_request(f.image_steps).value_or(engine::ImageSteps::kAuto);
     return o;
 }
 

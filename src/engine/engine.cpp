@@ -79,6 +79,11 @@ Status Engine::compile(const ir::Graph& g) {
     options_.step_threads = t->resolved;
     options_.serial_steps = std::move(t->serial_steps);
     step_threads_note_ = std::move(t->note);
+    auto im = resolve_image_steps(*plan_, options_.image_steps, options_.image_through);
+    if (!im.ok()) return std::move(im).take_status().with_context("while choosing the steps run one image at a time");
+    options_.image_steps = im->resolved;
+    options_.image_through = std::move(im->through);
+    image_steps_note_ = std::move(im->note);
     return OkStatus();
 }
 

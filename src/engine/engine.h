@@ -19,6 +19,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "engine/image_choice.h"
 #include "engine/layout_choice.h"
 #include "engine/thread_choice.h"
 #include "ir/graph.h"
@@ -48,6 +49,11 @@ struct EngineOptions {
     // kAuto, untimed); kAll: none; kChosen: the serial_steps given (an engine file's).
     StepThreads step_threads = StepThreads::kAuto;
     std::vector<std::string> serial_steps;  // node names
+    // Which early steps run one image at a time on a batch (image_choice.h): kAuto times the cuts
+    // at build time (then kChosen with image_through filled in, or kOff; with a dynamic batch it
+    // stays kAuto, untimed); kOff: none; kChosen: the steps through image_through (an engine file's).
+    ImageSteps image_steps = ImageSteps::kAuto;
+    std::string image_through;  // node name
 };
 
 class Engine {
@@ -63,6 +69,8 @@ class Engine {
     const std::string& fp32_layout_note() const { return fp32_layout_note_; }
     // How options().step_threads came about ("3 of 25 steps on one thread, ...").
     const std::string& step_threads_note() const { return step_threads_note_; }
+    // How options().image_steps came about ("steps 1-36 of 117 (through ...) one image at a time").
+    const std::string& image_steps_note() const { return image_steps_note_; }
     // Threads actually used (options().threads resolved).
     int threads() const;
 
@@ -92,12 +100,14 @@ class Engine {
     friend Result<Engine> engine_from_optimized_graph(const ir::Graph&, const EngineOptions&);
     Engine() = default;
 
-    // Compiles `g` into plan_ with options_, resolving options_.fp32_layout and step_threads.
+    // Compiles `g` into plan_ with options_, resolving options_.fp32_layout, step_threads and
+    // image_steps.
     Status compile(const ir::Graph& g);
 
     EngineOptions options_;
     std::string fp32_layout_note_;
     std::string step_threads_note_;
+    std::string image_steps_note_;
     std::unique_ptr<runtime::Plan> plan_;
     std::map<std::string, double> pass_timings_ms_;
     std::map<std::string, int> pass_rewrites_;

@@ -60,7 +60,9 @@ nlohmann::json options_to_json(const EngineOptions& o) {
             {"fuse_int8", o.fuse_int8},
             {"fp32_layout", fp32_layout_name(o.fp32_layout)},
             {"step_threads", step_threads_name(o.step_threads)},
-            {"serial_steps", o.serial_steps}};
+            {"serial_steps", o.serial_steps},
+            {"image_steps", image_steps_name(o.image_steps)},
+            {"image_through", o.image_through}};
 }
 
 }  // namespace
@@ -203,6 +205,14 @@ Result<EngineFileContents> parse_engine_file(const std::string& bytes, const std
                                     "' is not auto, all or chosen)");
         c.options.step_threads = *st;
         c.options.serial_steps = o.value("serial_steps", std::vector<std::string>{});
+        // Files written before the choice existed ran every step on the whole batch.
+        const std::string im_name = o.value("image_steps", std::string("off"));
+        auto im = parse_image_steps(im_name);
+        if (!im.ok())
+            return invalid_argument(what, ": corrupt engine file (META image_steps '", im_name,
+                                    "' is not auto, off or chosen)");
+        c.options.image_steps = *im;
+        c.options.image_through = o.value("image_through", std::string());
         c.source = meta.value("source", std::string());
     } catch (const std::exception& e) {
         return invalid_argument(what, ": corrupt engine file (META: ", e.what(), ")");
@@ -224,6 +234,10 @@ Result<Engine> load_engine(const std::string& path, const EngineOptions& overrid
     if (overrides.step_threads != StepThreads::kAuto) {
         o.step_threads = overrides.step_threads;
         o.serial_steps = overrides.serial_steps;
+    }
+    if (overrides.image_steps != ImageSteps::kAuto) {
+        o.image_steps = overrides.image_steps;
+        o.image_through = overrides.image_through;
     }
     if (overrides.batch > 0) {
         if (o.batch > 0 && o.batch != overrides.batch)

@@ -14,7 +14,9 @@
 //                'META'  JSON: {"qat_version", "format_version", "options": {backends, threads,
 //                        batch, fuse_int8, fp32_layout ("backend" when absent: files from before
 //                        the layout choice), step_threads ("auto", "all" or "chosen"; "all"
-//                        when absent) and serial_steps (node names; thread_choice.h)}, "source"}
+//                        when absent) and serial_steps (node names; thread_choice.h),
+//                        image_steps ("auto", "off" or "chosen"; "off" when absent) and
+//                        image_through (a node name; image_choice.h)}, "source"}
 //                'GRPH'  the optimized graph as an ONNX ModelProto (onnx/onnx_export.h; the
 //                        ONNX checker is not run: com.qat ops are ours)
 //                'KST0'  reserved for backend kernel state (prepacked weights, chosen

@@ -41,6 +41,13 @@ class Layout {
     // The plain row-major form of `src` (which carries this layout), with src's logical dtype and
     // dims. May return a tensor sharing src's buffer when the bytes are already plain.
     virtual Result<Tensor> to_plain(const Tensor& src, Allocator* allocator, int num_threads) const = 0;
+    // The same layout for a batch of n (dimension 0), where each item's bytes are contiguous and
+    // laid out as for a batch of one (dense, batch outermost): the Plan assembles a batch from
+    // images run one at a time (Plan::set_image_steps). Null where that does not hold.
+    virtual std::shared_ptr<const Layout> with_batch(int64_t n) const {
+        (void)n;
+        return nullptr;
+    }
 };
 using LayoutPtr = std::shared_ptr<const Layout>;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <unordered_map>
 
 #include "core/logging.h"
@@ -279,129 +280,225 @@ void Plan::prefetch_step(size_t i, int stage) const {
     }
 }
 
+Result<Tensor> Plan::plain_of(int s) {
+    if (!slot_layouts_[s]) return slots_[s];
+    if (!slot_plain_[s].defined()) {
+        // Converted on the threads of the step that made it (a graph output, a hook's view).
+        const int nt = slot_threads_[s] > 0 ? slot_threads_[s] : options_.num_threads;
+        QAT_ASSIGN_OR_RETURN(slot_plain_[s], slot_layouts_[s]->to_plain(slots_[s], &allocator_, nt));
+    }
+    return slot_plain_[s];
+}
+
+void Plan::release(int s) {
+    slots_[s] = Tensor();
+    slot_layouts_[s] = nullptr;
+    slot_plain_[s] = Tensor();
+}
+
+// The bookkeeping of a step reads a few dozen lines (the Step, its slots, the kernel's state)
+// that the steps between two runs of it have pushed out of the caches; read one after the
+// other they cost ~0.5 us a step. Each step asks for the next steps' lines in four stages, each
+// stage reading only what the one before asked for a step earlier, so that they arrive
+// together while the kernels run (docs/BENCHMARKS.md).
+Status Plan::run_step(size_t idx, const NodeHook& hook, bool count_run) {
+    auto& st = steps_[idx];
+    const ir::Node& n = *st.node;
+    for (int stage = 0; stage < 4; ++stage) prefetch_step(idx + 4 - static_cast<size_t>(stage), stage);
+    if (!st.kernel) return OkStatus();  // folded Constant
+    auto t_step = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    std::vector<const Tensor*> ins;
+    std::vector<const Layout*> layouts;
+    ins.reserve(st.in_slots.size());
+    layouts.reserve(st.in_slots.size());
+    for (size_t i = 0; i < st.in_slots.size(); ++i) {
+        int s = st.in_slots[i];
+        if (s < 0) {
+            ins.push_back(nullptr);
+            layouts.push_back(nullptr);
+            continue;
+        }
+        if (!slots_[s].defined()) return internal_error("input ", ins.size(), " of ", n.desc(), " was not computed");
+        const Layout* l = nullptr;
+        QAT_ASSIGN_OR_RETURN(const Tensor* t, input_for(st, i, s, &l));
+        ins.push_back(t);
+        layouts.push_back(l);
+    }
+    // prepare() on the first run and whenever an input shape or layout changes (dynamic batch)
+    // or the step's thread count does.
+    const int threads = step_threads(st);
+    bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size() || st.prepared_threads != threads;
+    for (size_t i = 0; !reprepare && i < ins.size(); ++i)
+        reprepare = (ins[i] ? ins[i]->dims() : kOmitted) != st.prepared_dims[i] ||
+                    !same_layout(layouts[i], st.prepared_layouts[i].get());
+    if (reprepare) {
+        auto t0 = std::chrono::steady_clock::now();
+        st.kernel->set_prepare_threads(threads);
+        Status s = st.kernel->prepare_with_layouts(ins, layouts);
+        if (!s.ok()) return std::move(s).with_context("while preparing " + n.desc());
+        st.prepared_dims.clear();
+        st.prepared_layouts.clear();
+        for (size_t i = 0; i < ins.size(); ++i) {
+            st.prepared_dims.push_back(ins[i] ? ins[i]->dims() : kOmitted);
+            st.prepared_layouts.push_back(layouts[i] ? slot_layouts_[st.in_slots[i]] : nullptr);
+        }
+        st.prepared = true;
+        st.prepared_threads = threads;
+        if (profiling_) {
+            double p = ms_since(t0);
+            st.prof.prepare_ms += p;
+            t_step += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double, std::milli>(p));
+        }
+    }
+    std::vector<bool> may_overwrite(ins.size(), false);
+    bool any_overwritable = false;
+    for (size_t i = 0; i < ins.size(); ++i) {
+        may_overwrite[i] = ins[i] && overwritable(st, i, ins[i]);
+        any_overwritable = any_overwritable || may_overwrite[i];
+    }
+    if (profiling_) {
+        st.prof.in_dims.clear();
+        for (const Tensor* t : ins) st.prof.in_dims.push_back(t ? t->dims() : std::vector<int64_t>{});
+    }
+    outs_buf_.assign(st.out_slots.size(), Tensor());
+    out_layouts_.assign(st.out_slots.size(), nullptr);
+    KernelContext ctx(n, std::move(ins), &outs_buf_, &allocator_, threads);
+    ctx.set_input_layouts(std::move(layouts));
+    ctx.set_output_layouts(&out_layouts_);
+    if (any_overwritable) ctx.set_overwritable_inputs(std::move(may_overwrite));
+    Status s = st.kernel->run(ctx);
+    if (!s.ok()) return std::move(s).with_context("while running " + n.desc());
+    for (size_t i = 0; i < st.out_slots.size(); ++i) {
+        if (!outs_buf_[i].defined() && n.output(i)->has_uses())
+            return internal_error(n.desc(), " did not produce output ", i);
+        int o = st.out_slots[i];
+        slots_[o] = std::move(outs_buf_[i]);
+        slot_layouts_[o] = i < out_layouts_.size() ? std::move(out_layouts_[i]) : nullptr;
+        slot_plain_[o] = Tensor();
+        slot_threads_[o] = threads;
+    }
+    if (profiling_) {
+        if (count_run) st.prof.runs++;
+        st.prof.total_ms += ms_since(t_step);
+        const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
+        st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
+        st.prof.implementation = st.kernel->implementation();
+        st.prof.threads = threads;
+        st.prof.out_dims.clear();
+        for (int o : st.out_slots) st.prof.out_dims.push_back(slots_[o].dims());
+    }
+    if (hook) {
+        // Hooks (observers, per-layer compare) always see plain tensors.
+        std::vector<Tensor> view;
+        for (int o : st.out_slots) {
+            QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(o));
+            view.push_back(std::move(t));
+        }
+        Status hs = hook(n, view);
+        if (!hs.ok()) return hs;
+    }
+    for (int s2 : st.release_after) release(s2);
+    return OkStatus();
+}
+
+Status Plan::set_image_steps(size_t k) {
+    if (k > steps_.size()) return invalid_argument("image steps ", k, " past the plan's ", steps_.size(), " steps");
+    image_steps_ = k;
+    image_outs_.clear();
+    if (k == 0) return OkStatus();
+    // Values of those steps that depend on an input: each image has its own. (One made from
+    // constants alone is the same for every image and stays as the last image left it.)
+    std::vector<bool> per_image(slots_.size(), false), read_later(slots_.size(), false);
+    for (int s : input_slots_) per_image[s] = true;
+    for (size_t i = 0; i < k; ++i) {
+        bool from_input = false;
+        for (int s : steps_[i].in_slots) from_input = from_input || (s >= 0 && per_image[s]);
+        for (int o : steps_[i].out_slots) per_image[o] = from_input;
+    }
+    for (int s : input_slots_) per_image[s] = false;
+    for (size_t i = k; i < steps_.size(); ++i)
+        for (int s : steps_[i].in_slots)
+            if (s >= 0) read_later[s] = true;
+    for (int s : output_slots_) read_later[s] = true;
+    for (size_t s = 0; s < slots_.size(); ++s)
+        if (per_image[s] && read_later[s]) image_outs_.push_back(static_cast<int>(s));
+    return OkStatus();
+}
+
+int64_t Plan::image_batch() const {
+    if (image_steps_ == 0 || input_slots_.empty()) return 0;
+    int64_t batch = 0;
+    for (int s : input_slots_) {
+        const Tensor& t = slots_[s];
+        if (t.rank() == 0) return 0;
+        if (batch == 0) batch = t.dim(0);
+        if (t.dim(0) != batch) return 0;
+    }
+    return batch >= 2 ? batch : 0;
+}
+
+Status Plan::run_images(int64_t batch) {
+    std::vector<Tensor> whole(input_slots_.size());
+    for (size_t j = 0; j < input_slots_.size(); ++j) whole[j] = slots_[input_slots_[j]];
+    std::vector<Tensor> assembled(image_outs_.size());
+    std::vector<LayoutPtr> assembled_layouts(image_outs_.size());
+    for (int64_t i = 0; i < batch; ++i) {
+        // Image i of every input: a view of its rows (inputs are plain, batch outermost).
+        for (size_t j = 0; j < input_slots_.size(); ++j) {
+            const Tensor& w = whole[j];
+            std::vector<int64_t> dims = w.dims();
+            dims[0] = 1;
+            const size_t bytes = w.nbytes() / static_cast<size_t>(batch);
+            auto* data = static_cast<char*>(const_cast<void*>(w.raw_data())) + static_cast<size_t>(i) * bytes;
+            slots_[input_slots_[j]] = Tensor::wrap(w.dtype(), std::move(dims), data);
+        }
+        for (size_t idx = 0; idx < image_steps_; ++idx) QAT_RETURN_IF_ERROR(run_step(idx, nullptr, i == 0));
+        // What the later steps read, copied into its place in the batch-sized value.
+        for (size_t c = 0; c < image_outs_.size(); ++c) {
+            const int s = image_outs_[c];
+            const Tensor& t = slots_[s];
+            if (!t.defined() || t.rank() == 0 || t.dim(0) != 1)
+                return unsupported("the first ", image_steps_,
+                                   " steps do not run one image at a time: ", steps_[image_steps_ - 1].node->desc(),
+                                   " and the steps before it hand on dims ", dims_to_string(t.dims()),
+                                   " for one image");
+            if (i == 0) {
+                if (slot_layouts_[s]) assembled_layouts[c] = slot_layouts_[s]->with_batch(batch);
+                std::vector<int64_t> dims = t.dims();
+                dims[0] = batch;
+                assembled[c] = allocator_.allocate(t.dtype(), std::move(dims));
+            }
+            // A layout that cannot grow a batch goes on in its plain form.
+            const bool as_is = !slot_layouts_[s] || assembled_layouts[c];
+            QAT_ASSIGN_OR_RETURN(Tensor src, as_is ? Result<Tensor>(t) : plain_of(s));
+            const size_t bytes = src.nbytes();
+            std::memcpy(static_cast<char*>(assembled[c].raw_data()) + static_cast<size_t>(i) * bytes, src.raw_data(),
+                        bytes);
+            release(s);
+        }
+    }
+    for (size_t j = 0; j < input_slots_.size(); ++j) slots_[input_slots_[j]] = whole[j];
+    if (profiling_)
+        for (size_t idx = 0; idx < image_steps_; ++idx) steps_[idx].prof.images = batch;
+    for (size_t c = 0; c < image_outs_.size(); ++c) {
+        const int s = image_outs_[c];
+        slots_[s] = std::move(assembled[c]);
+        slot_layouts_[s] = std::move(assembled_layouts[c]);
+        slot_plain_[s] = Tensor();
+        slot_threads_[s] = options_.num_threads;
+    }
+    return OkStatus();
+}
+
 Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const NodeHook& hook) {
     QAT_RETURN_IF_ERROR(bind_inputs(inputs));
-    std::vector<Tensor> outs_buf;
-    std::vector<LayoutPtr> out_layouts;
-    auto release = [&](int s) {
-        slots_[s] = Tensor();
-        slot_layouts_[s] = nullptr;
-        slot_plain_[s] = Tensor();
-    };
-    auto plain_of = [&](int s) -> Result<Tensor> {
-        if (!slot_layouts_[s]) return slots_[s];
-        if (!slot_plain_[s].defined()) {
-            // Converted on the threads of the step that made it (a graph output, a hook's view).
-            const int nt = slot_threads_[s] > 0 ? slot_threads_[s] : options_.num_threads;
-            QAT_ASSIGN_OR_RETURN(slot_plain_[s], slot_layouts_[s]->to_plain(slots_[s], &allocator_, nt));
-        }
-        return slot_plain_[s];
-    };
-    // The bookkeeping of a step reads a few dozen lines (the Step, its slots, the kernel's state)
-    // that the steps between two runs of it have pushed out of the caches; read one after the
-    // other they cost ~0.5 us a step. Each step asks for the next steps' lines in four stages, each
-    // stage reading only what the one before asked for a step earlier, so that they arrive
-    // together while the kernels run (docs/BENCHMARKS.md).
-    for (size_t idx = 0; idx < steps_.size(); ++idx) {
-        auto& st = steps_[idx];
-        const ir::Node& n = *st.node;
-        for (int stage = 0; stage < 4; ++stage) prefetch_step(idx + 4 - static_cast<size_t>(stage), stage);
-        if (!st.kernel) continue;  // folded Constant
-        auto t_step = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-        std::vector<const Tensor*> ins;
-        std::vector<const Layout*> layouts;
-        ins.reserve(st.in_slots.size());
-        layouts.reserve(st.in_slots.size());
-        for (size_t i = 0; i < st.in_slots.size(); ++i) {
-            int s = st.in_slots[i];
-            if (s < 0) {
-                ins.push_back(nullptr);
-                layouts.push_back(nullptr);
-                continue;
-            }
-            if (!slots_[s].defined())
-                return internal_error("input ", ins.size(), " of ", n.desc(), " was not computed");
-            const Layout* l = nullptr;
-            QAT_ASSIGN_OR_RETURN(const Tensor* t, input_for(st, i, s, &l));
-            ins.push_back(t);
-            layouts.push_back(l);
-        }
-        // prepare() on the first run and whenever an input shape or layout changes (dynamic batch)
-        // or the step's thread count does.
-        const int threads = step_threads(st);
-        bool reprepare = !st.prepared || st.prepared_dims.size() != ins.size() || st.prepared_threads != threads;
-        for (size_t i = 0; !reprepare && i < ins.size(); ++i)
-            reprepare = (ins[i] ? ins[i]->dims() : kOmitted) != st.prepared_dims[i] ||
-                        !same_layout(layouts[i], st.prepared_layouts[i].get());
-        if (reprepare) {
-            auto t0 = std::chrono::steady_clock::now();
-            st.kernel->set_prepare_threads(threads);
-            Status s = st.kernel->prepare_with_layouts(ins, layouts);
-            if (!s.ok()) return std::move(s).with_context("while preparing " + n.desc());
-            st.prepared_dims.clear();
-            st.prepared_layouts.clear();
-            for (size_t i = 0; i < ins.size(); ++i) {
-                st.prepared_dims.push_back(ins[i] ? ins[i]->dims() : kOmitted);
-                st.prepared_layouts.push_back(layouts[i] ? slot_layouts_[st.in_slots[i]] : nullptr);
-            }
-            st.prepared = true;
-            st.prepared_threads = threads;
-            if (profiling_) {
-                double p = ms_since(t0);
-                st.prof.prepare_ms += p;
-                t_step += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double, std::milli>(p));
-            }
-        }
-        std::vector<bool> may_overwrite(ins.size(), false);
-        bool any_overwritable = false;
-        for (size_t i = 0; i < ins.size(); ++i) {
-            may_overwrite[i] = ins[i] && overwritable(st, i, ins[i]);
-            any_overwritable = any_overwritable || may_overwrite[i];
-        }
-        if (profiling_) {
-            st.prof.in_dims.clear();
-            for (const Tensor* t : ins) st.prof.in_dims.push_back(t ? t->dims() : std::vector<int64_t>{});
-        }
-        outs_buf.assign(st.out_slots.size(), Tensor());
-        out_layouts.assign(st.out_slots.size(), nullptr);
-        KernelContext ctx(n, std::move(ins), &outs_buf, &allocator_, threads);
-        ctx.set_input_layouts(std::move(layouts));
-        ctx.set_output_layouts(&out_layouts);
-        if (any_overwritable) ctx.set_overwritable_inputs(std::move(may_overwrite));
-        Status s = st.kernel->run(ctx);
-        if (!s.ok()) return std::move(s).with_context("while running " + n.desc());
-        for (size_t i = 0; i < st.out_slots.size(); ++i) {
-            if (!outs_buf[i].defined() && n.output(i)->has_uses())
-                return internal_error(n.desc(), " did not produce output ", i);
-            int o = st.out_slots[i];
-            slots_[o] = std::move(outs_buf[i]);
-            slot_layouts_[o] = i < out_layouts.size() ? std::move(out_layouts[i]) : nullptr;
-            slot_plain_[o] = Tensor();
-            slot_threads_[o] = threads;
-        }
-        if (profiling_) {
-            st.prof.runs++;
-            st.prof.total_ms += ms_since(t_step);
-            const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
-            st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
-            st.prof.implementation = st.kernel->implementation();
-            st.prof.threads = threads;
-            st.prof.out_dims.clear();
-            for (int o : st.out_slots) st.prof.out_dims.push_back(slots_[o].dims());
-        }
-        if (hook) {
-            // Hooks (observers, per-layer compare) always see plain tensors.
-            std::vector<Tensor> view;
-            for (int o : st.out_slots) {
-                QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(o));
-                view.push_back(std::move(t));
-            }
-            Status hs = hook(n, view);
-            if (!hs.ok()) return hs;
-        }
-        for (int s2 : st.release_after) release(s2);
+    size_t first = 0;
+    if (const int64_t batch = hook ? 0 : image_batch(); batch > 0) {
+        QAT_RETURN_IF_ERROR(run_images(batch));
+        first = image_steps_;
     }
+    for (size_t idx = first; idx < steps_.size(); ++idx) QAT_RETURN_IF_ERROR(run_step(idx, hook, true));
     std::vector<Tensor> result;
     for (int s : output_slots_) {
         QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(s));

@@ -63,6 +63,7 @@ struct StepProfile {
     int threads = 0;                             // threads of the last run
     std::vector<std::vector<int64_t>> out_dims;  // output dims at the last run
     std::vector<std::vector<int64_t>> in_dims;   // input dims at the last run ({} for omitted)
+    int64_t images = 1;  // a step run one image at a time: the images of a run (its dims are one image's)
 };
 
 class Plan {
@@ -92,6 +93,15 @@ class Plan {
     Status set_step_threads(size_t step, int n);
     // The threads step i runs on.
     int step_threads(size_t step) const;
+
+    // Runs steps [0, k) (steps() order) one image at a time when every input has the same batch
+    // of two or more, the rest at the whole batch: the early steps' activations then stay in the
+    // caches from one step to the next (engine/image_choice.h times it). The values those steps
+    // hand on are assembled into batch-sized buffers. 0 (the default) runs every step on the
+    // whole batch; so does a run with a hook (hooks see whole batches). A run whose steps cannot
+    // run on one image (a shape that names the batch) fails with a message saying so.
+    Status set_image_steps(size_t k);
+    size_t image_steps() const { return image_steps_; }
 
     // Per-step timing (off by default: it costs two clock reads per step).
     void set_profiling(bool on) { profiling_ = on; }
@@ -126,6 +136,16 @@ class Plan {
     int step_threads(const Step& st) const;
     Plan() = default;
     Status bind_inputs(const std::vector<Tensor>& inputs);
+    // Runs step idx; count_run: whether it counts as a run in the profile (image 0 of a batch
+    // run one image at a time does, the others only add their time).
+    Status run_step(size_t idx, const NodeHook& hook, bool count_run);
+    // Steps [0, image_steps_) once per image of the bound inputs' batch, then the values they
+    // hand on assembled in their slots.
+    Status run_images(int64_t batch);
+    // The bound inputs' common batch when run_images applies, else 0.
+    int64_t image_batch() const;
+    Result<Tensor> plain_of(int s);
+    void release(int s);
 
     PlanOptions options_;
     std::unique_ptr<ir::Graph> graph_;
@@ -144,6 +164,11 @@ class Plan {
     std::vector<std::string> output_names_;
     Allocator allocator_;
     bool profiling_ = false;
+    size_t image_steps_ = 0;
+    std::vector<int> image_outs_;  // slots written before step image_steps_ and read from it on
+    // run_step's output buffers, reused.
+    std::vector<Tensor> outs_buf_;
+    std::vector<LayoutPtr> out_layouts_;
 };
 
 // Checks a tensor against a graph value's declared dtype and static dims; the message names the

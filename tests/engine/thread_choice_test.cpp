@@ -32,16 +32,8 @@ using test::has_onednn;
 
 std::unique_ptr<ir::Graph> zoo(const std::string& name) { return test::zoo_model(name, 5); }
 
-// The zoo model quantized TensorRT-style, calibrated on `calib`.
 std::unique_ptr<ir::Graph> quantized(const std::string& name, const std::string& preset, const Tensor& calib) {
-    auto g = zoo(name);
-    if (!g) return nullptr;
-    quant::QuantizeOptions qo;
-    qo.preset = preset;
-    qo.activation_ranges = test::ranges_from(calib);
-    auto s = quant::quantize_graph(*g, qo);
-    EXPECT_TRUE(s.ok()) << s.status().to_string();
-    return s.ok() ? std::move(g) : nullptr;
+    return test::quantized_zoo_model(name, preset, calib);
 }
 
 std::vector<std::string> step_names(const engine::Engine& e) {

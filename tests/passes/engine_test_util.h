@@ -231,4 +231,17 @@ inline std::unique_ptr<ir::Graph> zoo_model(const std::string& name, uint64_t se
     return g.ok() ? std::move(g).value() : nullptr;
 }
 
+// zoo_model(name, 5) quantized TensorRT-style with `preset`, calibrated on `calib`.
+inline std::unique_ptr<ir::Graph> quantized_zoo_model(const std::string& name, const std::string& preset,
+                                                      const Tensor& calib) {
+    auto g = zoo_model(name, 5);
+    if (!g) return nullptr;
+    quant::QuantizeOptions qo;
+    qo.preset = preset;
+    qo.activation_ranges = ranges_from(calib);
+    auto s = quant::quantize_graph(*g, qo);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    return s.ok() ? std::move(g) : nullptr;
+}
+
 }  // namespace qat::test

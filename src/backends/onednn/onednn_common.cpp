@@ -144,6 +144,27 @@ bool OnednnLayout::equals(const runtime::Layout& other) const {
     return o && o->md_ == md_;
 }
 
+runtime::LayoutPtr OnednnLayout::with_batch(int64_t n) const {
+    const dnnl_memory_desc_t& d = md_.data;
+    if (d.format_kind != dnnl_blocked || d.format_desc.blocking.inner_nblks != 0 || d.ndims < 1 || n < 1)
+        return nullptr;
+    // Dense with dimension 0 outermost: its stride is the item's element count and the md's size
+    // that of the elements.
+    int64_t item = 1;
+    for (int i = 1; i < d.ndims; ++i) item *= d.dims[i];
+    const auto& strides = d.format_desc.blocking.strides;
+    if (d.offset0 != 0 || strides[0] != item ||
+        md_.get_size() != static_cast<size_t>(item * d.dims[0]) * dnnl::memory::data_type_size(md_.data_type()))
+        return nullptr;
+    dnnl::memory::dims dims = md_.dims(), st(strides, strides + d.ndims);
+    dims[0] = n;
+    try {
+        return std::make_shared<OnednnLayout>(md_t(dims, md_.data_type(), st));
+    } catch (const dnnl::error&) {
+        return nullptr;
+    }
+}
+
 namespace {
 
 // Whether every element of a blocked md sits where the row-major desc of the same dims puts it:

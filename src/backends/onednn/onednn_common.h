@@ -66,6 +66,9 @@ class OnednnLayout : public runtime::Layout {
     std::string desc() const override;
     bool equals(const runtime::Layout& other) const override;
     Result<Tensor> to_plain(const Tensor& src, runtime::Allocator* allocator, int num_threads) const override;
+    // Dense layouts with the batch outermost (channels-last among them): the same strides with a
+    // batch of n. Blocked or padded ones: null.
+    runtime::LayoutPtr with_batch(int64_t n) const override;
     const md_t& md() const { return md_; }
 
   private:
