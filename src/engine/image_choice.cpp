@@ -9,7 +9,7 @@
 namespace qat::engine {
 namespace {
 
-constexpr int kRounds = 2;  // alternating rounds of whole-run timing
+constexpr int kRounds = 3;  // alternating rounds of whole-run timing (the fastest run of each counts)
 
 // One run after one untimed run in the same configuration (switching re-prepares the steps: that
 // run pays it).

@@ -12,7 +12,7 @@
 // each step's output dims; the candidates are the cuts after the steps where the spatial size
 // (H x W of a 4-D output) drops below every earlier one, the first kMaxImageCandidates of them
 // (not the last drop, to 1 x 1 or past the middle of the plan). The whole batch and each candidate
-// are timed in alternating rounds (each after an untimed run: switching re-prepares the steps);
+// are timed in three alternating rounds (each after an untimed run: switching re-prepares the steps);
 // the fastest candidate is kept where it beats the whole batch by kImageMargin. Plans whose one
 // run takes over kMaxImageTimedRunMs are not timed. With a dynamic batch nothing is timed and the
 // choice stays `auto` (an engine file keeps it so).
