@@ -492,7 +492,8 @@ int main(int argc, char** argv) {
             layouts += (layouts.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " " + layout;
             if (b > 1) {
                 auto through = [](const engine::Engine& e) {
-                    return e.plan().image_steps() > 0 ? "through " + e.options().image_through : std::string("none");
+                    const std::string& t = e.options().image_through;
+                    return t.empty() ? std::string("none") : "through " + t;
                 };
                 images += (images.empty() ? "" : ", ") + name + " b" + std::to_string(b) + " INT8 " + through(*e8) +
                           ", FP32 " + through(*e32);

@@ -294,7 +294,7 @@ Status bench(const BenchOptions& opt) {
     j["fp32_layout"] = engine::fp32_layout_name(e.options().fp32_layout);
     j["serial_steps"] = e.options().serial_steps;
     // The last step run one image at a time on a batch ("" for none).
-    j["image_through"] = e.plan().image_steps() > 0 ? e.options().image_through : std::string();
+    j["image_through"] = e.options().image_through;
     j["warmup"] = o.warmup;
     double speedup = 0;
     if (have_ort) {

@@ -11,13 +11,6 @@ namespace {
 
 constexpr int kRounds = 3;  // alternating rounds of whole-run timing (the fastest run of each counts)
 
-// One run after one untimed run in the same configuration (switching re-prepares the steps: that
-// run pays it).
-double timed_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs) {
-    if (time_run(plan, inputs) < 0) return -1;
-    return time_run(plan, inputs);
-}
-
 // The cuts after the steps whose 4-D output first goes below the spatial size of every earlier
 // one (the ends of the resolution stages; 1 x 1 outputs, global pools, do not count), in plan
 // order, in the first half of the plan.
@@ -39,6 +32,12 @@ std::vector<size_t> stage_cuts(const runtime::Plan& plan, const std::vector<runt
     return cuts;
 }
 
+// "steps 1-20 of 100 (through blocks3.0.dw.conv) one image at a time (why)".
+std::string cut_note(size_t k, size_t steps, const std::string& through, const std::string& why) {
+    return "steps 1-" + std::to_string(k) + " of " + std::to_string(steps) + " (through " + through +
+           ") one image at a time (" + why + ")";
+}
+
 Result<ImageChoice> choose_image_steps(runtime::Plan& plan) {
     ImageChoice c;
     c.resolved = ImageSteps::kOff;
@@ -55,13 +54,13 @@ Result<ImageChoice> choose_image_steps(runtime::Plan& plan) {
         c.note = "whole batch (auto: a batch of " + std::to_string(batch) + ")";
         return c;
     }
-    const bool was_profiling = plan.profiling();
-    plan.set_profiling(true);
-    plan.reset_profile();
-    const double whole0 = timed_run(plan, inputs);
-    const std::vector<size_t> cuts = stage_cuts(plan, plan.profile());
-    plan.set_profiling(was_profiling);
-    plan.reset_profile();
+    double whole0 = -1;
+    std::vector<size_t> cuts;
+    {
+        ProfilingOn profiling(plan);
+        whole0 = warm_time_run(plan, inputs);
+        cuts = stage_cuts(plan, plan.profile());
+    }
     if (whole0 < 0) {
         c.note = "whole batch (auto: a timing run on zero inputs failed)";
         return c;
@@ -84,7 +83,7 @@ Result<ImageChoice> choose_image_steps(runtime::Plan& plan) {
             const size_t which = (k + static_cast<size_t>(round)) % configs.size();
             if (best[which] < 0) continue;
             QAT_RETURN_IF_ERROR(plan.set_image_steps(configs[which]));
-            const double t = timed_run(plan, inputs);
+            const double t = warm_time_run(plan, inputs);
             best[which] = t < 0 ? -1 : std::min(best[which], t);
         }
     size_t pick = 0;
@@ -103,8 +102,7 @@ Result<ImageChoice> choose_image_steps(runtime::Plan& plan) {
     QAT_RETURN_IF_ERROR(plan.set_image_steps(configs[pick]));
     c.resolved = ImageSteps::kChosen;
     c.through = steps[configs[pick] - 1].node->name();
-    c.note = "steps 1-" + std::to_string(configs[pick]) + " of " + std::to_string(steps.size()) + " (through " +
-             c.through + ") one image at a time (auto, timed per run: " + times + ")";
+    c.note = cut_note(configs[pick], steps.size(), c.through, "auto, timed per run: " + times);
     return c;
 }
 
@@ -148,8 +146,7 @@ Result<ImageChoice> resolve_image_steps(runtime::Plan& plan, ImageSteps requeste
                     QAT_RETURN_IF_ERROR(plan.set_image_steps(i + 1));
                     c.resolved = ImageSteps::kChosen;
                     c.through = through;
-                    c.note = "steps 1-" + std::to_string(i + 1) + " of " + std::to_string(steps.size()) + " (through " +
-                             through + ") one image at a time (chosen at build)";
+                    c.note = cut_note(i + 1, steps.size(), through, "chosen at build");
                     return c;
                 }
             return invalid_argument("image steps: '", through, "' names no step of the plan");

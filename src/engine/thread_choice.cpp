@@ -12,38 +12,9 @@ namespace {
 constexpr int kStepRounds = 3;   // alternating rounds of per-step timing
 constexpr int kWholeRounds = 3;  // alternating rounds of the final whole-run check
 
-// Restores the plan's profiling switch however the choice ends.
-class ProfilingOn {
-  public:
-    explicit ProfilingOn(runtime::Plan& p) : p_(p), was_(p.profiling()) { p_.set_profiling(true); }
-    ~ProfilingOn() {
-        p_.set_profiling(was_);
-        p_.reset_profile();
-    }
-
-  private:
-    runtime::Plan& p_;
-    bool was_;
-};
-
 Status set_serial(runtime::Plan& plan, const std::vector<bool>& serial) {
     for (size_t i = 0; i < serial.size(); ++i) QAT_RETURN_IF_ERROR(plan.set_step_threads(i, serial[i] ? 1 : 0));
     return OkStatus();
-}
-
-// One run after one untimed run in the same configuration (switching thread counts re-prepares
-// the steps: that run pays it), with the per-step profile of the timed run in `step_ms`.
-double timed_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs, std::vector<double>* step_ms) {
-    if (time_run(plan, inputs) < 0) return -1;
-    plan.reset_profile();
-    const double t = time_run(plan, inputs);
-    if (step_ms) {
-        const auto prof = plan.profile();
-        step_ms->assign(prof.size(), 0.0);
-        for (size_t i = 0; i < prof.size(); ++i)
-            (*step_ms)[i] = prof[i].runs > 0 ? prof[i].total_ms / static_cast<double>(prof[i].runs) : 0.0;
-    }
-    return t;
 }
 
 std::string uniform_note(int threads, const std::string& why) {
@@ -83,7 +54,7 @@ Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
     }
     ProfilingOn profiling(plan);
     std::vector<double> ms;
-    const double first = timed_run(plan, inputs, &ms);
+    const double first = warm_time_run(plan, inputs, &ms);
     if (first < 0) {
         c.note = uniform_note(threads, "auto: a timing run on zero inputs failed");
         return c;
@@ -109,7 +80,7 @@ Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
         for (int k = 0; k < 2; ++k) {
             const bool one = ((round & 1) != 0) != (k == 1);
             QAT_RETURN_IF_ERROR(set_serial(plan, one ? cand : none));
-            if (timed_run(plan, inputs, &ms) < 0) {
+            if (warm_time_run(plan, inputs, &ms) < 0) {
                 QAT_RETURN_IF_ERROR(set_serial(plan, none));
                 c.note = uniform_note(threads, "auto: a timing run on zero inputs failed");
                 return c;
@@ -134,7 +105,7 @@ Result<ThreadChoice> choose_serial_steps(runtime::Plan& plan) {
             const int which = (round + k) % 3;
             if (which == 1 && (n_chosen == 0 || n_chosen == n_cand)) continue;  // same as another
             QAT_RETURN_IF_ERROR(set_serial(plan, *configs[which]));
-            const double t = timed_run(plan, inputs, nullptr);
+            const double t = warm_time_run(plan, inputs);
             if (t < 0) {
                 QAT_RETURN_IF_ERROR(set_serial(plan, none));
                 c.note = uniform_note(threads, "auto: a timing run on zero inputs failed");

@@ -29,6 +29,19 @@ double time_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs
     return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
 
+double warm_time_run(runtime::Plan& plan, const std::map<std::string, Tensor>& inputs, std::vector<double>* step_ms) {
+    if (time_run(plan, inputs) < 0) return -1;
+    plan.reset_profile();
+    const double t = time_run(plan, inputs);
+    if (step_ms) {
+        const auto prof = plan.profile();
+        step_ms->assign(prof.size(), 0.0);
+        for (size_t i = 0; i < prof.size(); ++i)
+            (*step_ms)[i] = prof[i].runs > 0 ? prof[i].total_ms / static_cast<double>(prof[i].runs) : 0.0;
+    }
+    return t;
+}
+
 std::string format_ms(double v) {
     char b[32];
     std::snprintf(b, sizeof(b), "%.2f ms", v);

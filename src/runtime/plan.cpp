@@ -301,7 +301,7 @@ void Plan::release(int s) {
 // other they cost ~0.5 us a step. Each step asks for the next steps' lines in four stages, each
 // stage reading only what the one before asked for a step earlier, so that they arrive
 // together while the kernels run (docs/BENCHMARKS.md).
-Status Plan::run_step(size_t idx, const NodeHook& hook, bool count_run) {
+Status Plan::run_step(size_t idx, const NodeHook& hook, int64_t images) {
     auto& st = steps_[idx];
     const ir::Node& n = *st.node;
     for (int stage = 0; stage < 4; ++stage) prefetch_step(idx + 4 - static_cast<size_t>(stage), stage);
@@ -379,7 +379,10 @@ Status Plan::run_step(size_t idx, const NodeHook& hook, bool count_run) {
         slot_threads_[o] = threads;
     }
     if (profiling_) {
-        if (count_run) st.prof.runs++;
+        if (images > 0) {
+            st.prof.runs++;
+            st.prof.images = images;
+        }
         st.prof.total_ms += ms_since(t_step);
         const LayoutPtr* l0 = st.out_slots.empty() ? nullptr : &slot_layouts_[st.out_slots[0]];
         st.prof.out_layout = l0 && *l0 ? (*l0)->desc() : std::string();
@@ -453,7 +456,7 @@ Status Plan::run_images(int64_t batch) {
             auto* data = static_cast<char*>(const_cast<void*>(w.raw_data())) + static_cast<size_t>(i) * bytes;
             slots_[input_slots_[j]] = Tensor::wrap(w.dtype(), std::move(dims), data);
         }
-        for (size_t idx = 0; idx < image_steps_; ++idx) QAT_RETURN_IF_ERROR(run_step(idx, nullptr, i == 0));
+        for (size_t idx = 0; idx < image_steps_; ++idx) QAT_RETURN_IF_ERROR(run_step(idx, nullptr, i == 0 ? batch : 0));
         // What the later steps read, copied into its place in the batch-sized value.
         for (size_t c = 0; c < image_outs_.size(); ++c) {
             const int s = image_outs_[c];
@@ -479,8 +482,6 @@ Status Plan::run_images(int64_t batch) {
         }
     }
     for (size_t j = 0; j < input_slots_.size(); ++j) slots_[input_slots_[j]] = whole[j];
-    if (profiling_)
-        for (size_t idx = 0; idx < image_steps_; ++idx) steps_[idx].prof.images = batch;
     for (size_t c = 0; c < image_outs_.size(); ++c) {
         const int s = image_outs_[c];
         slots_[s] = std::move(assembled[c]);
@@ -498,7 +499,7 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const N
         QAT_RETURN_IF_ERROR(run_images(batch));
         first = image_steps_;
     }
-    for (size_t idx = first; idx < steps_.size(); ++idx) QAT_RETURN_IF_ERROR(run_step(idx, hook, true));
+    for (size_t idx = first; idx < steps_.size(); ++idx) QAT_RETURN_IF_ERROR(run_step(idx, hook, 1));
     std::vector<Tensor> result;
     for (int s : output_slots_) {
         QAT_ASSIGN_OR_RETURN(Tensor t, plain_of(s));

@@ -136,9 +136,10 @@ class Plan {
     int step_threads(const Step& st) const;
     Plan() = default;
     Status bind_inputs(const std::vector<Tensor>& inputs);
-    // Runs step idx; count_run: whether it counts as a run in the profile (image 0 of a batch
-    // run one image at a time does, the others only add their time).
-    Status run_step(size_t idx, const NodeHook& hook, bool count_run);
+    // Runs step idx. images: the images of the run this call counts as in the profile (1 for a
+    // whole batch, the batch for image 0 of one run one image at a time); 0 for the other images,
+    // which only add their time.
+    Status run_step(size_t idx, const NodeHook& hook, int64_t images);
     // Steps [0, image_steps_) once per image of the bound inputs' batch, then the values they
     // hand on assembled in their slots.
     Status run_images(int64_t batch);

@@ -19,7 +19,6 @@
 #include "engine/explain.h"
 #include "models/zoo.h"
 #include "passes/engine_test_util.h"
-#include "quant/quantize.h"
 
 namespace qat {
 namespace {
@@ -31,10 +30,6 @@ using test::random_tensor;
 using test::has_onednn;
 
 std::unique_ptr<ir::Graph> zoo(const std::string& name) { return test::zoo_model(name, 5); }
-
-std::unique_ptr<ir::Graph> quantized(const std::string& name, const std::string& preset, const Tensor& calib) {
-    return test::quantized_zoo_model(name, preset, calib);
-}
 
 std::vector<std::string> step_names(const engine::Engine& e) {
     std::vector<std::string> out;
@@ -74,7 +69,8 @@ TEST(StepThreads, OneThreadPerStepGivesTheReferenceNumbers) {
         double tol;  // relative to the reference backend's output
     };
     std::vector<Case> cases;
-    cases.push_back({"efficientnet_b0 INT8", quantized("efficientnet_b0", "efficientnet", calib), 0.05});
+    cases.push_back(
+        {"efficientnet_b0 INT8", test::quantized_zoo_model("efficientnet_b0", "efficientnet", calib), 0.05});
     cases.push_back({"resnet_v1 FP32", zoo("resnet_v1"), 1e-4});
     for (auto& c : cases) {
         ASSERT_TRUE(c.g);
