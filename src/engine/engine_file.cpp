@@ -2,9 +2,11 @@
 
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "engine/choice_names.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
 
@@ -190,28 +192,24 @@ Result<EngineFileContents> parse_engine_file(const std::string& bytes, const std
         c.options.threads = o.value("threads", 0);
         c.options.batch = o.value("batch", int64_t{0});
         c.options.fuse_int8 = o.value("fuse_int8", true);
-        // Files written before the choice existed ran oneDNN's own layouts.
-        const std::string layout_name = o.value("fp32_layout", std::string("backend"));
-        auto layout = parse_fp32_layout(layout_name);
-        if (!layout.ok() || *layout == Fp32Layout::kAuto)
-            return invalid_argument(what, ": corrupt engine file (META fp32_layout '", layout_name,
-                                    "' is not backend or blocked)");
-        c.options.fp32_layout = *layout;
-        // Files written before the choice existed ran every step on all threads.
-        const std::string st_name = o.value("step_threads", std::string("all"));
-        auto st = parse_step_threads(st_name);
-        if (!st.ok())
-            return invalid_argument(what, ": corrupt engine file (META step_threads '", st_name,
-                                    "' is not auto, all or chosen)");
-        c.options.step_threads = *st;
+        // A choice the build made, by name: `older` where the file predates the choice (what such
+        // files ran); a name outside `values` (those a file may hold) marks the file corrupt.
+        auto choice = [&]<class E>(const char* key, const char* older, std::initializer_list<E> values,
+                                   const char* (*name)(E), E* out) -> Status {
+            const std::string s = o.value(key, std::string(older));
+            auto v = parse_choice_name(s, values, name, "");
+            if (!v.ok())
+                return invalid_argument(what, ": corrupt engine file (META ", key, " ", v.status().message(), ")");
+            *out = *v;
+            return OkStatus();
+        };
+        QAT_RETURN_IF_ERROR(choice("fp32_layout", "backend", {Fp32Layout::kBackend, Fp32Layout::kBlocked},
+                                   fp32_layout_name, &c.options.fp32_layout));
+        QAT_RETURN_IF_ERROR(choice("step_threads", "all", {StepThreads::kAuto, StepThreads::kAll, StepThreads::kChosen},
+                                   step_threads_name, &c.options.step_threads));
         c.options.serial_steps = o.value("serial_steps", std::vector<std::string>{});
-        // Files written before the choice existed ran every step on the whole batch.
-        const std::string im_name = o.value("image_steps", std::string("off"));
-        auto im = parse_image_steps(im_name);
-        if (!im.ok())
-            return invalid_argument(what, ": corrupt engine file (META image_steps '", im_name,
-                                    "' is not auto, off or chosen)");
-        c.options.image_steps = *im;
+        QAT_RETURN_IF_ERROR(choice("image_steps", "off", {ImageSteps::kAuto, ImageSteps::kOff, ImageSteps::kChosen},
+                                   image_steps_name, &c.options.image_steps));
         c.options.image_through = o.value("image_through", std::string());
         c.source = meta.value("source", std::string());
     } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "engine/choice_names.h"
 #include "engine/timing.h"
 
 namespace qat::engine {
@@ -121,15 +122,12 @@ const char* image_steps_name(ImageSteps s) {
 }
 
 Result<ImageSteps> parse_image_steps(const std::string& s) {
-    for (ImageSteps v : {ImageSteps::kAuto, ImageSteps::kOff, ImageSteps::kChosen})
-        if (s == image_steps_name(v)) return v;
-    return invalid_argument("image steps '", s, "' is not one of auto, off, chosen");
+    return parse_choice_name(s, {ImageSteps::kAuto, ImageSteps::kOff, ImageSteps::kChosen}, image_steps_name,
+                             "image steps ");
 }
 
 Result<ImageSteps> parse_image_steps_request(const std::string& s) {
-    if (s == image_steps_name(ImageSteps::kAuto)) return ImageSteps::kAuto;
-    if (s == image_steps_name(ImageSteps::kOff)) return ImageSteps::kOff;
-    return invalid_argument("'", s, "' is not one of auto, off");
+    return parse_choice_name(s, {ImageSteps::kAuto, ImageSteps::kOff}, image_steps_name, "");
 }
 
 Result<ImageChoice> resolve_image_steps(runtime::Plan& plan, ImageSteps requested, const std::string& through) {

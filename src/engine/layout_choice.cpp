@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "engine/choice_names.h"
 #include "engine/explain.h"
 #include "engine/timing.h"
 #include "ir/fused_ops.h"
@@ -33,9 +34,8 @@ const char* fp32_layout_name(Fp32Layout l) {
 }
 
 Result<Fp32Layout> parse_fp32_layout(const std::string& s) {
-    for (Fp32Layout l : {Fp32Layout::kAuto, Fp32Layout::kBackend, Fp32Layout::kBlocked})
-        if (s == fp32_layout_name(l)) return l;
-    return invalid_argument("FP32 layout '", s, "' is not one of auto, backend, blocked");
+    return parse_choice_name(s, {Fp32Layout::kAuto, Fp32Layout::kBackend, Fp32Layout::kBlocked}, fp32_layout_name,
+                             "FP32 layout ");
 }
 
 int64_t fp32_conv_macs(const runtime::Plan& plan) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "engine/choice_names.h"
 #include "engine/timing.h"
 
 namespace qat::engine {
@@ -153,15 +154,12 @@ const char* step_threads_name(StepThreads s) {
 }
 
 Result<StepThreads> parse_step_threads(const std::string& s) {
-    for (StepThreads v : {StepThreads::kAuto, StepThreads::kAll, StepThreads::kChosen})
-        if (s == step_threads_name(v)) return v;
-    return invalid_argument("step threads '", s, "' is not one of auto, all, chosen");
+    return parse_choice_name(s, {StepThreads::kAuto, StepThreads::kAll, StepThreads::kChosen}, step_threads_name,
+                             "step threads ");
 }
 
 Result<StepThreads> parse_step_threads_request(const std::string& s) {
-    if (s == step_threads_name(StepThreads::kAuto)) return StepThreads::kAuto;
-    if (s == step_threads_name(StepThreads::kAll)) return StepThreads::kAll;
-    return invalid_argument("'", s, "' is not one of auto, all");
+    return parse_choice_name(s, {StepThreads::kAuto, StepThreads::kAll}, step_threads_name, "");
 }
 
 Result<ThreadChoice> resolve_step_threads(runtime::Plan& plan, StepThreads requested,

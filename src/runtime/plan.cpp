@@ -296,6 +296,13 @@ void Plan::release(int s) {
     slot_plain_[s] = Tensor();
 }
 
+void Plan::bind(int s, Tensor t, LayoutPtr layout, int threads) {
+    slots_[s] = std::move(t);
+    slot_layouts_[s] = std::move(layout);
+    slot_plain_[s] = Tensor();
+    slot_threads_[s] = threads;
+}
+
 // The bookkeeping of a step reads a few dozen lines (the Step, its slots, the kernel's state)
 // that the steps between two runs of it have pushed out of the caches; read one after the
 // other they cost ~0.5 us a step. Each step asks for the next steps' lines in four stages, each
@@ -372,11 +379,8 @@ Status Plan::run_step(size_t idx, const NodeHook& hook, int64_t images) {
     for (size_t i = 0; i < st.out_slots.size(); ++i) {
         if (!outs_buf_[i].defined() && n.output(i)->has_uses())
             return internal_error(n.desc(), " did not produce output ", i);
-        int o = st.out_slots[i];
-        slots_[o] = std::move(outs_buf_[i]);
-        slot_layouts_[o] = i < out_layouts_.size() ? std::move(out_layouts_[i]) : nullptr;
-        slot_plain_[o] = Tensor();
-        slot_threads_[o] = threads;
+        bind(st.out_slots[i], std::move(outs_buf_[i]), i < out_layouts_.size() ? std::move(out_layouts_[i]) : nullptr,
+             threads);
     }
     if (profiling_) {
         if (images > 0) {
@@ -482,13 +486,8 @@ Status Plan::run_images(int64_t batch) {
         }
     }
     for (size_t j = 0; j < input_slots_.size(); ++j) slots_[input_slots_[j]] = whole[j];
-    for (size_t c = 0; c < image_outs_.size(); ++c) {
-        const int s = image_outs_[c];
-        slots_[s] = std::move(assembled[c]);
-        slot_layouts_[s] = std::move(assembled_layouts[c]);
-        slot_plain_[s] = Tensor();
-        slot_threads_[s] = options_.num_threads;
-    }
+    for (size_t c = 0; c < image_outs_.size(); ++c)
+        bind(image_outs_[c], std::move(assembled[c]), std::move(assembled_layouts[c]), options_.num_threads);
     return OkStatus();
 }
 

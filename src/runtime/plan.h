@@ -147,6 +147,8 @@ class Plan {
     int64_t image_batch() const;
     Result<Tensor> plain_of(int s);
     void release(int s);
+    // Slot s now holds t (stored in `layout`, or plain when null), made on `threads` threads.
+    void bind(int s, Tensor t, LayoutPtr layout, int threads);
 
     PlanOptions options_;
     std::unique_ptr<ir::Graph> graph_;
