@@ -7,7 +7,6 @@
 #include "engine/image_choice.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
@@ -23,10 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using engine::ImageSteps;
 using test::random_tensor;
-
-std::string temp_file(const std::string& stem) {
-    return (fs::temp_directory_path() / (stem + "_" + std::to_string(::getpid()) + ".engine")).string();
-}
 
 TEST(ImageSteps, NamesParseBackAndUnknownNamesAreRefused) {
     for (ImageSteps s : {ImageSteps::kAuto, ImageSteps::kOff, ImageSteps::kChosen}) {
@@ -166,7 +161,7 @@ TEST(ImageSteps, AutoTimesWithAFixedBatchAndTheEngineFileKeepsTheChoice) {
         EXPECT_EQ(e->options().image_steps, ImageSteps::kOff);
         EXPECT_EQ(e->plan().image_steps(), 0u);
     }
-    const std::string file = temp_file("qat_images");
+    const std::string file = test::temp_engine_file("qat_images");
     ASSERT_TRUE(engine::save_engine(*e, file, "mobilenet.onnx").ok());
     auto l = engine::load_engine(file);
     ASSERT_TRUE(l.ok()) << l.status().to_string();

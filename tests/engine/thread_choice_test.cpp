@@ -6,7 +6,6 @@
 #include "engine/thread_choice.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -36,10 +35,6 @@ std::vector<std::string> step_names(const engine::Engine& e) {
     for (const auto& st : e.steps())
         if (st.node && st.backend != "constant") out.push_back(st.node->name());
     return out;
-}
-
-std::string temp_file(const std::string& stem) {
-    return (fs::temp_directory_path() / (stem + "_" + std::to_string(::getpid()) + ".engine")).string();
 }
 
 TEST(StepThreads, NamesParseBackAndUnknownNamesAreRefused) {
@@ -144,7 +139,7 @@ TEST(StepThreads, AutoTimesSmallStepsAndTheEngineFileKeepsTheChoice) {
     EXPECT_EQ(marked, serial.size());
     EXPECT_EQ(engine::explain_to_json(*rep).find("\"threads\"") != std::string::npos, !serial.empty());
 
-    const std::string file = temp_file("qat_threads");
+    const std::string file = test::temp_engine_file("qat_threads");
     ASSERT_TRUE(engine::save_engine(*e, file, "resnet.onnx").ok());
     auto l = engine::load_engine(file);
     ASSERT_TRUE(l.ok()) << l.status().to_string();
@@ -174,7 +169,7 @@ TEST(StepThreads, DynamicBatchAndOneThreadAreNotTimed) {
     EXPECT_EQ(d->options().step_threads, StepThreads::kAuto);
     EXPECT_NE(d->step_threads_note().find("no static shape"), std::string::npos) << d->step_threads_note();
     // The file keeps `auto`: loaded for a fixed batch, the steps are timed then.
-    const std::string file = temp_file("qat_threads_dyn");
+    const std::string file = test::temp_engine_file("qat_threads_dyn");
     ASSERT_TRUE(engine::save_engine(*d, file, "mobilenet.onnx").ok());
     auto l = engine::load_engine(file, {.batch = 1});
     fs::remove(file);
@@ -220,7 +215,7 @@ TEST(StepThreads, UnknownStepNamesAreRefused) {
     std::memcpy(&b[32], &payload, 8);
     const uint64_t sum = engine::fnv1a64(b.data() + engine::kEngineHeaderSize, b.size() - engine::kEngineHeaderSize);
     std::memcpy(&b[40], &sum, 8);
-    const std::string file = temp_file("qat_threads_bad");
+    const std::string file = test::temp_engine_file("qat_threads_bad");
     ASSERT_TRUE(write_file_atomic(file, b).ok());
     auto l = engine::load_engine(file);
     fs::remove(file);

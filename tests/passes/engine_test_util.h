@@ -3,10 +3,12 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -30,6 +32,11 @@ namespace qat::test {
 
 // Whether this build has the oneDNN backend (tests that need it skip with a reason otherwise).
 inline bool has_onednn() { return backends::is_available("onednn"); }
+
+// A path in the temporary folder for an engine file of this test process: <stem>_<pid>.engine.
+inline std::string temp_engine_file(const std::string& stem) {
+    return (std::filesystem::temp_directory_path() / (stem + "_" + std::to_string(::getpid()) + ".engine")).string();
+}
 
 // Uniform values in [lo, hi) from a fixed seed.
 inline Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
